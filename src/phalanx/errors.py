@@ -1,0 +1,138 @@
+"""Errors raised by Phalanx, named by their cause.
+
+Every error carries a ``diagnostics()`` text that tells the user what went wrong and what to do next.
+A foreign exception (``ValueError``, ``sqlite3.Error``, ``psycopg.Error``...) escaping a public function is a
+bug: backends translate them at their boundary and re-raise one of these ``from`` the original.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "Conflict",
+    "Error",
+    "InputTooLarge",
+    "InvalidJSON",
+    "InvalidSTIX",
+    "NotFound",
+    "PermissionDenied",
+    "RevokedObject",
+    "StoreError",
+    "StoreUnavailable",
+    "Violation",
+]
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+class Error(Exception):
+    """Base class of every Phalanx error."""
+
+    hint: str = "See the Phalanx documentation, docs/index.md."
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def diagnostics(self) -> str:
+        """A text for people: what went wrong, then what to do."""
+        return f"{self.message}\n  what to do: {self.hint}"
+
+
+class ConfigError(Error):
+    """A setting is missing or has a value Phalanx cannot use."""
+
+    hint = "Fix the setting (docs/settings.md lists every one) and run the command again."
+
+
+class InvalidJSON(Error):
+    """Input is not well-formed JSON (or not UTF-8)."""
+
+    hint = "Send UTF-8 encoded JSON: a STIX bundle, one STIX object, or JSON lines (one object per line)."
+
+
+class InputTooLarge(Error):
+    """Input exceeds a configured cap (document size or nesting depth)."""
+
+    hint = "Split the input into smaller bundles, or raise the cap (PHALANX_MAX_DOCUMENT_BYTES, PHALANX_MAX_DEPTH)."
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule of STIX 2.1: which object, which property, which rule."""
+
+    object_id: str
+    path: str
+    rule: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.object_id or '<no id>'}"
+        if self.path:
+            where += f" {self.path}"
+        return f"{where}: {self.message} [{self.rule}]"
+
+
+class InvalidSTIX(Error):
+    """An object breaks one or more rules of STIX 2.1."""
+
+    hint = (
+        "Fix the object so it follows STIX 2.1, or import in tolerant mode (--tolerant) "
+        "if it comes from a feed that carries custom content."
+    )
+
+    def __init__(self, violations: list[Violation], *, hint: str | None = None) -> None:
+        errors = [v for v in violations if v.severity == "error"]
+        shown = "; ".join(str(v) for v in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"invalid STIX: {shown}{more}", hint=hint)
+        self.violations = violations
+
+
+class StoreError(Error):
+    """The object store failed in a way that is not the caller's fault."""
+
+    hint = "Check the database (phalanx stats, phalanx db upgrade) and the server log."
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened."""
+
+    hint = "Check that the database URL (PHALANX_DATABASE_URL) is right and the server is running."
+
+
+class Conflict(Error):
+    """Another object version with the same id and modified timestamp, but different content, is stored."""
+
+    hint = "A changed object needs a new 'modified' timestamp: make a new version instead of rewriting one."
+
+
+class RevokedObject(Error):
+    """The object was revoked; revocation is final."""
+
+    hint = "A revoked object cannot get new versions: create a new object with a new id."
+
+
+class NotFound(Error):
+    """The thing asked for does not exist."""
+
+    hint = "Check the name or id (the list commands show what exists)."
+
+
+class AuthenticationError(Error):
+    """The caller could not be identified (no key, unknown key, revoked or expired key)."""
+
+    hint = "Send a valid API key: 'Authorization: Bearer KEY'. 'phalanx key create' makes one."
+
+
+class PermissionDenied(Error):
+    """The caller is known but its role does not allow the action."""
+
+    hint = "Ask an administrator of your organization for a key with the role that allows this."

@@ -1,0 +1,52 @@
+"""STIX 2.1 timestamps (section 3.2): RFC 3339, UTC only (``Z``), any sub-second precision.
+
+Inside Phalanx a timestamp is an integer count of microseconds since the Unix epoch: it orders, compares and
+indexes cheaply. Digits beyond the microsecond are kept in the object's JSON but not in the integer.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TIMESTAMP_RE", "format_micros", "now_micros", "parse_micros"]
+
+import re
+import time
+from datetime import UTC, datetime
+
+TIMESTAMP_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$"
+)
+_EPOCH_DAYS = datetime(1970, 1, 1).toordinal()
+
+
+def parse_micros(text: str) -> int:
+    """Microseconds since the epoch, or ``ValueError`` if ``text`` is not a STIX timestamp."""
+    match = TIMESTAMP_RE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 UTC timestamp like 2024-01-31T12:00:00.000Z")
+    year, month, day, hour, minute, second, fraction = match.groups()
+    sec = int(second)
+    if sec == 60:  # a leap second: RFC 3339 allows it; it sorts as the last microsecond of its minute.
+        sec = 59
+        extra = 999_999
+    else:
+        extra = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        days = datetime(int(year), int(month), int(day)).toordinal() - _EPOCH_DAYS
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date: {exc}") from None
+    h, m = int(hour), int(minute)
+    if h > 23 or m > 59:
+        raise ValueError(f"{text!r} has an hour or minute out of range")
+    return ((days * 86400 + h * 3600 + m * 60 + sec) * 1_000_000) + extra
+
+
+def format_micros(micros: int) -> str:
+    """The STIX form of a microsecond timestamp, with microsecond precision: 2024-01-31T12:00:00.000000Z."""
+    seconds, rest = divmod(micros, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:06d}Z"
+
+
+def now_micros() -> int:
+    """The current time in microseconds since the epoch."""
+    return time.time_ns() // 1000
