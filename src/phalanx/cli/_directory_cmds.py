@@ -1,0 +1,164 @@
+"""phalanx org | community | collection | key: the directory of who shares with whom."""
+
+from __future__ import annotations
+
+__all__ = ["collection", "community", "key", "org"]
+
+import click
+
+from ..identity import Role
+from ..stix import format_micros
+from ._base import PhalanxGroup, State, echo_json, pass_state
+
+_ROLES = [r.value for r in Role]
+
+
+@click.group(cls=PhalanxGroup)
+def org() -> None:
+    """Organizations: the members of communities."""
+
+
+@org.command("add")
+@click.argument("name")
+@click.option("--sector", "sectors", multiple=True, help="An industry sector (repeatable), e.g. energy.")
+@pass_state
+def org_add(state: State, name: str, sectors: tuple[str, ...]) -> None:
+    """Add an organization called NAME; prints its STIX identity id."""
+    with state.node() as node:
+        created = node.admin.add_organization(name, sectors=sectors)
+    click.echo(f"added organization {created.name!r} as {created.id}")
+
+
+@org.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_state
+def org_list(state: State, as_json: bool) -> None:
+    """List organizations."""
+    with state.node() as node:
+        orgs = node.admin.organizations()
+    if as_json:
+        echo_json([{"id": o.id, "name": o.name, "sectors": list(o.sectors)} for o in orgs])
+        return
+    for o in orgs:
+        click.echo(f"{o.id}  {o.name}" + (f"  [{', '.join(o.sectors)}]" if o.sectors else ""))
+
+
+@click.group(cls=PhalanxGroup)
+def community() -> None:
+    """Communities: named groups of organizations that share through collections."""
+
+
+@community.command("add")
+@click.argument("name")
+@click.option("--title", default="", help="A human title (default: NAME).")
+@click.option("--no-collection", is_flag=True, help="Do not create a collection named after the community.")
+@pass_state
+def community_add(state: State, name: str, title: str, no_collection: bool) -> None:
+    """Add a community NAME (lowercase letters, digits, - and _), with a collection of the same name."""
+    with state.node() as node:
+        node.admin.add_community(name, title=title, collection="" if no_collection else None)
+    click.echo(f"added community {name!r}" + ("" if no_collection else f" with collection {name!r}"))
+
+
+@community.command("join")
+@click.argument("name")
+@click.argument("organization")
+@pass_state
+def community_join(state: State, name: str, organization: str) -> None:
+    """Make ORGANIZATION (name or identity id) a member of community NAME."""
+    with state.node() as node:
+        org_ = node.admin.join(name, organization)
+    click.echo(f"{org_.name} is a member of {name!r}")
+
+
+@community.command("leave")
+@click.argument("name")
+@click.argument("organization")
+@pass_state
+def community_leave(state: State, name: str, organization: str) -> None:
+    """Remove ORGANIZATION from community NAME."""
+    with state.node() as node:
+        org_ = node.admin.leave(name, organization)
+    click.echo(f"{org_.name} is no longer a member of {name!r}")
+
+
+@community.command("list")
+@pass_state
+def community_list(state: State) -> None:
+    """List communities and their members."""
+    with state.node() as node:
+        for c in node.admin.communities():
+            names = ", ".join(o.name for o in node.admin.members(c.name)) or "(no members)"
+            click.echo(f"{c.name}  {c.title}: {names}")
+
+
+@click.group(cls=PhalanxGroup)
+def collection() -> None:
+    """Collections: where a community's objects are shared (TAXII collections)."""
+
+
+@collection.command("add")
+@click.argument("title")
+@click.option("--community", "community_name", required=True, help="The community that shares through it.")
+@click.option("--description", default="", help="What belongs in it.")
+@pass_state
+def collection_add(state: State, title: str, community_name: str, description: str) -> None:
+    """Add a collection TITLE for a community."""
+    with state.node() as node:
+        c = node.admin.add_collection(title, community=community_name, description=description)
+    click.echo(f"added collection {c.title!r} ({c.id}) for community {community_name!r}")
+
+
+@collection.command("list")
+@pass_state
+def collection_list(state: State) -> None:
+    """List collections."""
+    with state.node() as node:
+        for c in node.admin.collections():
+            click.echo(f"{c.id}  {c.title}  (community {c.community})")
+
+
+@click.group(cls=PhalanxGroup)
+def key() -> None:
+    """API keys: how members' people and tools authenticate."""
+
+
+@key.command("create")
+@click.option("--org", "organization", required=True, help="Organization (name or identity id).")
+@click.option("--role", type=click.Choice(_ROLES), default=Role.CONTRIBUTOR.value, show_default=True,
+              help="What the key may do.")
+@click.option("--label", default="", help="A note saying what the key is for.")
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Expire the key after this many days (default: never).")
+@pass_state
+def key_create(state: State, organization: str, role: str, label: str, expires_days: float | None) -> None:
+    """Create an API key. The key is printed once and never stored: keep it safe."""
+    with state.node() as node:
+        secret, record = node.admin.create_key(organization, Role(role), label=label, expires_days=expires_days)
+    click.echo(secret)
+    click.echo(f"(key id {record.key_id}, role {record.role.value}; shown once, store it now)", err=True)
+
+
+@key.command("list")
+@click.option("--org", "organization", default=None, help="Only this organization's keys.")
+@pass_state
+def key_list(state: State, organization: str | None) -> None:
+    """List API keys (ids, roles and states; never the secrets)."""
+    with state.node() as node:
+        records = node.admin.keys(organization)
+        names = {o.id: o.name for o in node.admin.organizations()}
+    for r in records:
+        status = "revoked" if r.revoked is not None else "active"
+        if r.expires is not None:
+            status += f", expires {format_micros(r.expires)}"
+        click.echo(f"{r.key_id}  {names.get(r.org_id, r.org_id)}  {r.role.value}  {status}  {r.label}")
+
+
+@key.command("revoke")
+@click.argument("key_id")
+@pass_state
+def key_revoke(state: State, key_id: str) -> None:
+    """Revoke the key KEY_ID (the id shown by 'key list'); it stops working at once."""
+    with state.node() as node:
+        node.admin.revoke_key(key_id)
+    click.echo(f"revoked key {key_id}")

@@ -1,0 +1,94 @@
+"""phalanx init | serve: make a node, and run it."""
+
+from __future__ import annotations
+
+__all__ = ["init", "serve"]
+
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from ._base import State, pass_state
+
+_DEMO_KEYS = "demo-keys.txt"
+
+
+@click.command()
+@click.option("--database", default=None,
+              help="Database URL to record in phalanx.toml (default: SQLite in the home folder).")
+@click.option("--demo", is_flag=True, help="Also create the demo community with keys and example objects.")
+@pass_state
+def init(state: State, database: str | None, demo: bool) -> None:
+    """Create a node in the home folder (default ./.phalanx) and bring its database schema up to date."""
+    home = state.settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "phalanx.toml"
+    if database:
+        if config.exists():
+            raise ConfigError(f"{config} exists already; edit database_url there instead")
+        config.write_text(f'database_url = "{database}"\n', encoding="utf-8")
+    with state.node(upgrade=True) as node:
+        click.echo(f"Phalanx node in {home.resolve()} on {node.settings.database}")
+        if demo:
+            if node.admin.organizations():
+                click.echo("the node has organizations already: not loading the demo again")
+            else:
+                from ..demo import load_demo
+
+                keys, summary = load_demo(node)
+                _write_demo_keys(home, keys, node.settings.host, node.settings.port)
+                click.echo(f"demo community loaded: {summary.accepted} objects shared, {summary.refused} refused")
+    if demo and (home / _DEMO_KEYS).exists():
+        click.echo((home / _DEMO_KEYS).read_text(encoding="utf-8"))
+
+
+def _write_demo_keys(home: Path, keys: list[object], host: str, port: int) -> None:
+    from ..demo import DemoKey
+
+    lines = ["Demo API keys (demo only: real keys are shown once and never written down):"]
+    first: DemoKey | None = None
+    for k in keys:
+        assert isinstance(k, DemoKey)
+        first = first or k
+        lines.append(f"  {k.organization:<24} {k.role:<12} {k.key}")
+    base = f"http://{host}:{port}"
+    lines += [
+        "",
+        "Try next (in another terminal):",
+        f"  curl {base}/health",
+        f"  curl -H 'Authorization: Bearer {first.key if first else 'KEY'}' {base}/api/v1/collections",
+        f"  curl -H 'Authorization: Bearer {first.key if first else 'KEY'}' "
+        f"'{base}/api/v1/collections/energy-isac/objects?type=indicator&limit=5'",
+        "  .venv/bin/phalanx stats",
+        "  .venv/bin/phalanx export --type indicator -o indicators.json",
+        "  .venv/bin/phalanx --help",
+    ]
+    path = home / _DEMO_KEYS
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default: setting host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: setting port, 8800).")
+@pass_state
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """Run the HTTP server: /health and the JSON API (see docs/api.md)."""
+    import uvicorn
+
+    from ..web import create_app
+
+    with state.node() as node:
+        settings = node.settings
+        ssl: dict[str, str] = {}
+        if settings.tls_cert or settings.tls_key:
+            if not (settings.tls_cert and settings.tls_key):
+                raise ConfigError("TLS needs both tls_cert and tls_key")
+            ssl = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+        bind_host = host or settings.host
+        bind_port = port or settings.port
+        scheme = "https" if ssl else "http"
+        click.echo(f"Phalanx serving on {scheme}://{bind_host}:{bind_port} (Ctrl-C stops)")
+        uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning", **ssl)  # type: ignore[arg-type]

@@ -1,0 +1,130 @@
+"""Settings: one frozen object, built from the environment and an optional ``phalanx.toml`` in the home folder.
+
+Nothing here runs at import. ``Settings.load()`` reads the file and the environment once; everything else
+receives the ``Settings`` object it needs. Every setting is documented in docs/settings.md (a test checks).
+"""
+
+from __future__ import annotations
+
+__all__ = ["SETTINGS", "Setting", "Settings"]
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .stix._tlp import Tlp
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """How one setting is read: its environment variable, its key in phalanx.toml, how to parse it."""
+
+    field: str
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise ValueError("must be a TCP port, 1-65535")
+    return value
+
+
+def _mode(text: str) -> str:
+    if text not in ("strict", "tolerant"):
+        raise ValueError("must be 'strict' or 'tolerant'")
+    return text
+
+
+def _tlp(text: str) -> Tlp:
+    return Tlp.parse(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: Path = Path(".phalanx")
+    database_url: str = ""
+    """Empty means the embedded default: ``sqlite:///<home>/phalanx.db``."""
+    host: str = "127.0.0.1"
+    port: int = 8800
+    max_document_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 64
+    validation: str = "strict"
+    default_tlp: Tlp = Tlp.AMBER
+    batch_size: int = 1000
+    page_size_max: int = 1000
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @property
+    def database(self) -> str:
+        """The database URL in force."""
+        return self.database_url or f"sqlite:///{(self.home / 'phalanx.db').resolve()}"
+
+    @property
+    def strict(self) -> bool:
+        return self.validation == "strict"
+
+    @classmethod
+    def load(cls, home: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then ``<home>/phalanx.toml``, then ``PHALANX_*`` environment variables (last wins)."""
+        environ = os.environ if env is None else env
+        home_path = Path(home if home is not None else environ.get("PHALANX_HOME", ".phalanx"))
+        values: dict[str, Any] = {}
+        config_file = home_path / "phalanx.toml"
+        if config_file.is_file():
+            try:
+                data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{config_file} is not valid TOML: {exc}") from exc
+            known = {s.field: s for s in SETTINGS}
+            for key, raw in data.items():
+                if key not in known:
+                    raise ConfigError(f"{config_file}: unknown setting {key!r}")
+                values[key] = _parse(known[key], str(raw), f"{config_file}: {key}")
+        for setting in SETTINGS:
+            if setting.env in environ:
+                values[setting.field] = _parse(setting, environ[setting.env], setting.env)
+        values["home"] = home_path
+        return replace(cls(), **values)
+
+
+def _parse(setting: Setting, raw: str, where: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}={raw!r}: {exc}") from exc
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "PHALANX_DATABASE_URL", str,
+            "Database URL: sqlite:///path.db (default: <home>/phalanx.db), postgresql://..., or memory://"),
+    Setting("host", "PHALANX_HOST", str, "Address `phalanx serve` listens on."),
+    Setting("port", "PHALANX_PORT", _port, "TCP port `phalanx serve` listens on."),
+    Setting("max_document_bytes", "PHALANX_MAX_DOCUMENT_BYTES", _positive_int,
+            "Largest JSON document (bundle, object or JSON line) accepted, in bytes."),
+    Setting("max_depth", "PHALANX_MAX_DEPTH", _positive_int, "Deepest JSON nesting accepted in an object."),
+    Setting("validation", "PHALANX_VALIDATION", _mode,
+            "Default validation mode for ingest: strict or tolerant."),
+    Setting("default_tlp", "PHALANX_DEFAULT_TLP", _tlp,
+            "TLP level assumed for objects without a TLP 2.0 marking (default amber)."),
+    Setting("batch_size", "PHALANX_BATCH_SIZE", _positive_int,
+            "Objects per store transaction during bulk import."),
+    Setting("page_size_max", "PHALANX_PAGE_SIZE_MAX", _positive_int,
+            "Largest page of objects one API read returns."),
+    Setting("tls_cert", "PHALANX_TLS_CERT", str, "PEM certificate file; with tls_key, `serve` speaks HTTPS."),
+    Setting("tls_key", "PHALANX_TLS_KEY", str, "PEM private key file for tls_cert."),
+)

@@ -1,0 +1,64 @@
+"""Who may do what: small rules that fail closed, each decision carrying its reason.
+
+This is the one place where access is decided. The foundation holds the collection-level rules (which roles
+and organizations may read or write a collection); the TLP 2.0 audience rules build on them.
+
+    >>> from phalanx.identity import Actor, Role
+    >>> from phalanx.policy import may_write
+    >>> may_write(Actor("identity--a", Role.READER), community="isac", members={"identity--a"}).allowed
+    False
+"""
+
+from __future__ import annotations
+
+__all__ = ["Decision", "may_administer", "may_read", "may_write", "require"]
+
+from collections.abc import Collection as Members
+from dataclasses import dataclass
+
+from ..errors import PermissionDenied
+from ..identity import Actor, Role
+
+_WRITERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.PEER})
+_READERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.READER, Role.PEER})
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str
+
+
+def may_read(actor: Actor, *, community: str, members: Members[str]) -> Decision:
+    """Read a collection of ``community``: a member organization with any reading role, or a node admin."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrators may read every collection")
+    if actor.role not in _READERS:
+        return Decision(False, f"role {actor.role.value} may not read")
+    if actor.org_id not in members:
+        return Decision(False, f"your organization is not a member of community {community!r}")
+    return Decision(True, f"your organization is a member of community {community!r}")
+
+
+def may_write(actor: Actor, *, community: str, members: Members[str]) -> Decision:
+    """Share into a collection of ``community``: a member organization with a contributing role."""
+    if actor.role not in _WRITERS:
+        return Decision(False, f"role {actor.role.value} may not share objects (contributor or above may)")
+    if actor.role is not Role.ADMIN and actor.org_id not in members:
+        return Decision(False, f"your organization is not a member of community {community!r}")
+    return Decision(True, f"role {actor.role.value} of a member organization of {community!r}")
+
+
+def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
+    """Manage organizations, communities and keys (org-admins: only their own organization's keys and users)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.role is Role.ORG_ADMIN and org_id is not None and org_id == actor.org_id:
+        return Decision(True, "administrator of this organization")
+    return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
+
+
+def require(decision: Decision) -> None:
+    """Raise ``PermissionDenied`` with the reason unless the decision allows."""
+    if not decision.allowed:
+        raise PermissionDenied(decision.reason)

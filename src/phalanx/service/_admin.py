@@ -1,0 +1,117 @@
+"""Administration of the directory: organizations, communities, collections and API keys.
+
+The CLI calls these as the node's operator; HTTP handlers (later) check ``policy.may_administer`` first.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Admin"]
+
+from collections.abc import Callable
+
+from ..errors import NotFound
+from ..identity import (
+    Actor,
+    ApiKeyRecord,
+    Collection,
+    Community,
+    Directory,
+    Organization,
+    Role,
+    authenticate,
+    issue_api_key,
+    new_collection,
+    new_community,
+    new_organization,
+)
+
+_DAY_MICROS = 86_400 * 1_000_000
+
+
+class Admin:
+    def __init__(self, directory: Directory, clock: Callable[[], int]) -> None:
+        self._directory = directory
+        self._clock = clock
+
+    # organizations
+    def add_organization(self, name: str, *, sectors: tuple[str, ...] = ()) -> Organization:
+        org = new_organization(name, sectors=sectors, now=self._clock())
+        self._directory.add_organization(org)
+        return org
+
+    def organization(self, ref: str) -> Organization:
+        return self._directory.get_organization(ref)
+
+    def organizations(self) -> list[Organization]:
+        return self._directory.list_organizations()
+
+    # communities and their collections
+    def add_community(self, name: str, *, title: str = "", collection: str | None = None) -> Community:
+        """A new community, and (unless ``collection`` is "") a collection for it titled ``collection``
+        (default: the community's name)."""
+        community = new_community(name, title=title, now=self._clock())
+        self._directory.add_community(community)
+        if collection != "":
+            self.add_collection(collection or name, community=name)
+        return community
+
+    def communities(self) -> list[Community]:
+        return self._directory.list_communities()
+
+    def join(self, community: str, org_ref: str) -> Organization:
+        org = self._directory.get_organization(org_ref)
+        self._directory.add_member(community, org.id)
+        return org
+
+    def leave(self, community: str, org_ref: str) -> Organization:
+        org = self._directory.get_organization(org_ref)
+        self._directory.remove_member(community, org.id)
+        return org
+
+    def members(self, community: str) -> list[Organization]:
+        self._directory.get_community(community)
+        return [self._directory.get_organization(org_id) for org_id in self._directory.members(community)]
+
+    def add_collection(self, title: str, *, community: str, description: str = "") -> Collection:
+        self._directory.get_community(community)
+        collection = new_collection(title, community=community, description=description, now=self._clock())
+        self._directory.add_collection(collection)
+        return collection
+
+    def collection(self, ref: str) -> Collection:
+        return self._directory.get_collection(ref)
+
+    def collections(self) -> list[Collection]:
+        return self._directory.list_collections()
+
+    # API keys
+    def create_key(self, org_ref: str, role: Role, *, label: str = "", expires_days: float | None = None
+                   ) -> tuple[str, ApiKeyRecord]:
+        """A new key for the organization: the full key (show it once) and its stored record."""
+        org = self._directory.get_organization(org_ref)
+        now = self._clock()
+        expires = None if expires_days is None else now + int(expires_days * _DAY_MICROS)
+        key, record = issue_api_key(org.id, role, now=now, label=label, expires=expires)
+        self._directory.add_api_key(record)
+        return key, record
+
+    def keys(self, org_ref: str | None = None) -> list[ApiKeyRecord]:
+        org_id = None if org_ref is None else self._directory.get_organization(org_ref).id
+        return self._directory.list_api_keys(org_id)
+
+    def revoke_key(self, key_id: str) -> ApiKeyRecord:
+        self._directory.get_api_key(key_id)
+        return self._directory.revoke_api_key(key_id, self._clock())
+
+    def authenticate(self, presented: str) -> Actor:
+        return authenticate(self._directory, presented, now=self._clock())
+
+    def default_collection(self) -> Collection:
+        """The only collection, when there is exactly one (convenient for single-community nodes)."""
+        collections = self._directory.list_collections()
+        if len(collections) != 1:
+            raise NotFound(
+                f"there are {len(collections)} collections; say which one",
+                hint="Pass --collection TITLE_OR_ID ('phalanx collection list' shows them).",
+            )
+        return collections[0]

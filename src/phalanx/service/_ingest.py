@@ -1,0 +1,108 @@
+"""Ingest: the one entry point through which every producer's objects enter the node.
+
+parse + validate (``phalanx.stix``) -> authorize (``phalanx.policy``) -> store (atomic per batch, idempotent).
+Each object gets its own result: accepted (added, linked, duplicate) or refused with the reason.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Ingest"]
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+
+from ..config import Settings
+from ..identity import Actor, Collection, Directory
+from ..policy import may_write, require
+from ..stix import Limits, Mode, Parsed, Refused, StixObject, parse_document
+from ..store import PutStatus, Store, VersionRow
+from ._results import IngestSummary, ObjectResult
+
+_REFUSALS = {
+    PutStatus.CONFLICT: "conflict: another version with the same id and modified is stored with different content",
+    PutStatus.REVOKED: "revoked: the object was revoked; revocation is final",
+}
+
+
+def to_row(obj: StixObject) -> VersionRow:
+    return VersionRow(
+        id=obj.id, type=obj.type, spec_version=obj.spec_version, version=obj.version, created=obj.created,
+        revoked=obj.revoked, canonical=obj.canonical, digest=obj.digest, marking_refs=obj.marking_refs,
+        created_by_ref=obj.created_by_ref,
+    )
+
+
+class Ingest:
+    def __init__(self, store: Store, directory: Directory, settings: Settings) -> None:
+        self._store = store
+        self._directory = directory
+        self._settings = settings
+
+    def limits(self) -> Limits:
+        return Limits(max_bytes=self._settings.max_document_bytes, max_depth=self._settings.max_depth)
+
+    def mode(self, tolerant: bool | None) -> Mode:
+        if tolerant is None:
+            tolerant = not self._settings.strict
+        return Mode.TOLERANT if tolerant else Mode.STRICT
+
+    def authorize(self, actor: Actor, collection_ref: str) -> Collection:
+        """The collection, if ``actor`` may share into it; raises ``NotFound`` or ``PermissionDenied``."""
+        collection = self._directory.get_collection(collection_ref)
+        members = set(self._directory.members(collection.community))
+        require(may_write(actor, community=collection.community, members=members))
+        return collection
+
+    def document(self, actor: Actor, collection_ref: str, data: bytes | str, *,
+                 tolerant: bool | None = None) -> list[ObjectResult]:
+        """Ingest one document (bundle, object, array or JSON lines): a result for every object in it."""
+        collection = self.authorize(actor, collection_ref)
+        parsed = parse_document(data, mode=self.mode(tolerant), limits=self.limits())
+        results: list[ObjectResult] = []
+        for batch in _batches(enumerate(parsed), self._settings.batch_size):
+            results.extend(self._store_batch(actor, collection, batch))
+        return results
+
+    def stream(self, actor: Actor, collection_ref: str, parsed: Iterable[Parsed], *,
+               on_batch: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
+        """Ingest a long stream in batches with flat memory; ``on_batch(summary, last_index)`` runs after each
+        batch is durable."""
+        collection = self.authorize(actor, collection_ref)
+        summary = IngestSummary()
+        for batch in _batches(enumerate(parsed), self._settings.batch_size):
+            for result in self._store_batch(actor, collection, batch):
+                summary.record(result)
+            summary.batches += 1
+            if on_batch is not None:
+                on_batch(summary, batch[-1][0])
+        return summary
+
+    def _store_batch(self, actor: Actor, collection: Collection, batch: list[tuple[int, Parsed]]
+                     ) -> list[ObjectResult]:
+        rows = [to_row(item) for _, item in batch if isinstance(item, StixObject)]
+        outcomes = iter(self._store.put_many(collection.id, rows, contributor=actor.org_id) if rows else [])
+        results: list[ObjectResult] = []
+        for index, item in batch:
+            if isinstance(item, Refused):
+                results.append(ObjectResult(index, item.object_id, "refused", _reason(item)))
+                continue
+            put = next(outcomes)
+            warnings = tuple(str(w) for w in item.warnings)
+            if put.accepted:
+                results.append(ObjectResult(index, item.id, "accepted", put.status.value, put.version,
+                                            put.date_added, warnings))
+            else:
+                results.append(ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version,
+                                            None, warnings))
+        return results
+
+
+def _reason(refused: Refused) -> str:
+    where = f"line {refused.line}: " if refused.line is not None else ""
+    return where + refused.error.message
+
+
+def _batches(items: Iterable[tuple[int, Parsed]], size: int) -> Iterator[list[tuple[int, Parsed]]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -1,0 +1,55 @@
+"""A node: the settings, the database behind them, and the services every edge (CLI, HTTP) calls."""
+
+from __future__ import annotations
+
+__all__ = ["Node"]
+
+from collections.abc import Callable
+from types import TracebackType
+
+from ..config import Settings
+from ..errors import ConfigError
+from ..stix import now_micros
+from ..store import Backend, open_backend
+from ._admin import Admin
+from ._ingest import Ingest
+from ._read import Reader
+
+
+class Node:
+    """Everything one Phalanx node does, over one backend. Build with ``Node.open(settings)``."""
+
+    def __init__(self, backend: Backend, settings: Settings, *, clock: Callable[[], int] = now_micros) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.admin = Admin(backend.directory, clock)
+        self.ingest = Ingest(backend.store, backend.directory, settings)
+        self.reader = Reader(backend.store, backend.directory, settings)
+
+    @classmethod
+    def open(cls, settings: Settings, *, upgrade: bool = False) -> Node:
+        """Open the node's database. With ``upgrade``, apply pending migrations; without, refuse to run on an
+        outdated schema."""
+        backend = open_backend(settings.database)
+        try:
+            if upgrade:
+                backend.upgrade()
+            elif backend.pending_migrations():
+                raise ConfigError(
+                    f"the database {settings.database} needs migrations: "
+                    + ", ".join(backend.pending_migrations()),
+                    hint="Run 'phalanx db upgrade' (or 'phalanx init' for a new node).",
+                )
+        except BaseException:
+            backend.close()
+            raise
+        return cls(backend, settings)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,46 @@
+"""Reading objects back: a page of a collection for an actor, or an export of a filter for the operator."""
+
+from __future__ import annotations
+
+__all__ = ["Reader"]
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from ..config import Settings
+from ..errors import PermissionDenied
+from ..identity import Actor, Directory
+from ..policy import may_read, require
+from ..store import Page, Query, Store, StoredVersion
+
+
+class Reader:
+    def __init__(self, store: Store, directory: Directory, settings: Settings) -> None:
+        self._store = store
+        self._directory = directory
+        self._settings = settings
+
+    def page(self, actor: Actor, query: Query) -> Page:
+        """One page of ``query.collection`` as ``actor`` may see it. The collection is required."""
+        if query.collection is None:
+            raise PermissionDenied("reading across all collections is for the node operator; name a collection")
+        collection = self._directory.get_collection(query.collection)
+        members = set(self._directory.members(collection.community))
+        require(may_read(actor, community=collection.community, members=members))
+        limit = max(1, min(query.limit, self._settings.page_size_max))
+        return self._store.query(_with(query, collection=collection.id, limit=limit))
+
+    def export(self, query: Query) -> Iterator[StoredVersion]:
+        """Every version matching ``query`` (operator only: no actor), page by page with flat memory."""
+        page_query = query
+        while True:
+            page = self._store.query(page_query)
+            yield from page.items
+            if not page.more:
+                return
+            page_query = _with(page_query, cursor=page.next_cursor)
+
+
+def _with(query: Query, **changes: Any) -> Query:
+    return replace(query, **changes)

@@ -1,0 +1,189 @@
+"""Parsed, validated, immutable STIX 2.1 objects, and the parsers that make them from bytes.
+
+A ``StixObject`` can only be made by ``StixObject.from_dict`` / ``from_json`` (or the bulk parsers here), which
+validate first: an invalid object cannot exist. It keeps the few properties every consumer needs as fields and
+the whole object as RFC 8785 canonical JSON; ``properties()`` returns a fresh copy of the full dict.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Limits", "Mode", "Parsed", "Refused", "StixObject", "iter_jsonl", "parse_document"]
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import orjson
+
+from ..errors import Error, InputTooLarge, InvalidJSON, InvalidSTIX, Violation
+from ._ids import IDENTIFIER_RE
+from ._json import canonical, digest, loads, measure
+from ._timestamps import parse_micros
+from ._validate import validate
+
+
+class Mode(enum.Enum):
+    """STRICT rejects every violation of STIX 2.1; TOLERANT keeps custom properties and ``x-`` types and
+    accepts what real feeds carry, but still rejects malformed standard content."""
+
+    STRICT = "strict"
+    TOLERANT = "tolerant"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on hostile input: the size of one JSON document and the nesting depth of one object."""
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class StixObject:
+    """One validated STIX object version."""
+
+    id: str
+    type: str
+    spec_version: str
+    version: int
+    """``modified`` in microseconds since the epoch, else ``created``, else 0 (objects with neither)."""
+    created: int | None
+    revoked: bool
+    created_by_ref: str | None
+    marking_refs: tuple[str, ...]
+    canonical: bytes
+    """The RFC 8785 canonical JSON of the whole object."""
+    digest: str
+    """SHA-256 of ``canonical``, hex: identifies this exact version."""
+    warnings: tuple[Violation, ...] = ()
+
+    def properties(self) -> dict[str, Any]:
+        """The whole object as a new dict (changing it does not change this object)."""
+        result: dict[str, Any] = orjson.loads(self.canonical)
+        return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> StixObject:
+        """Validate ``data`` and build the object; raises ``InvalidSTIX`` or ``InputTooLarge``."""
+        if not isinstance(data, dict):
+            raise InvalidSTIX([Violation("", "", "not-an-object", "a STIX object must be a JSON object")])
+        violations = validate(data, strict=mode is Mode.STRICT)
+        errors = [v for v in violations if v.severity == "error"]
+        if errors:
+            raise InvalidSTIX(violations)
+        depth, slow = measure(data)
+        if depth > limits.max_depth:
+            raise InputTooLarge(f"{data.get('id')}: nests {depth} levels deep; the limit is {limits.max_depth}")
+        text = canonical(data, slow=slow)
+        created = parse_micros(data["created"]) if "created" in data else None
+        modified = parse_micros(data["modified"]) if "modified" in data else None
+        version = modified if modified is not None else (created if created is not None else 0)
+        markings = data.get("object_marking_refs")
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            spec_version=data.get("spec_version", "2.1"),
+            version=version,
+            created=created,
+            revoked=data.get("revoked") is True,
+            created_by_ref=data.get("created_by_ref"),
+            marking_refs=tuple(markings) if markings else (),
+            canonical=text,
+            digest=digest(text),
+            warnings=tuple(violations),
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> StixObject:
+        """Parse one JSON object and validate it."""
+        value = loads(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        return cls.from_dict(value, mode=mode, limits=limits)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An object (or a line) that could not be accepted, and why."""
+
+    index: int
+    """Position of the object in the input, from 0 (blank JSON lines do not count)."""
+    object_id: str
+    error: Error
+    line: int | None = None
+    """For JSON lines: the line number, from 1."""
+
+
+Parsed = StixObject | Refused
+
+
+def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> list[Parsed]:
+    """Parse a bundle, a single object, a JSON array of objects, or JSON lines.
+
+    Returns one entry per object, in order. A document that is not JSON at all raises ``InvalidJSON`` (or
+    ``InputTooLarge``); a bundle whose envelope is broken raises ``InvalidSTIX``. One bad object never stops
+    the others: it becomes a ``Refused`` entry with its reason.
+    """
+    try:
+        value = loads(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+    except InvalidJSON:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if raw.count(b"\n") >= 1 and raw.lstrip()[:1] == b"{":
+            return list(_parse_lines(raw.splitlines(), mode, limits))
+        raise
+    return list(_objects_of(value, mode, limits))
+
+
+def iter_jsonl(stream: IO[bytes] | Iterable[bytes], *, mode: Mode = Mode.STRICT, limits: Limits = Limits()
+               ) -> Iterator[Parsed]:
+    """Parse JSON lines (one object per line) lazily, for inputs too large to hold in memory."""
+    return _parse_lines(stream, mode, limits)
+
+
+def _parse_lines(lines: Iterable[bytes], mode: Mode, limits: Limits) -> Iterator[Parsed]:
+    position = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = loads(line, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        except Error as exc:
+            yield Refused(position, "", exc, line=number)
+        else:
+            parsed = _one(value, position, mode, limits)
+            if isinstance(parsed, Refused):
+                parsed = Refused(position, parsed.object_id, parsed.error, line=number)
+            yield parsed
+        position += 1
+
+
+def _objects_of(value: Any, mode: Mode, limits: Limits) -> Iterator[Parsed]:
+    if isinstance(value, list):
+        items: list[Any] = value
+    elif isinstance(value, dict) and value.get("type") == "bundle":
+        items = _bundle_objects(value)
+    else:
+        items = [value]
+    for index, item in enumerate(items):
+        yield _one(item, index, mode, limits)
+
+
+def _bundle_objects(bundle: dict[str, Any]) -> list[Any]:
+    bundle_id = bundle.get("id", "")
+    problems: list[Violation] = []
+    if not (isinstance(bundle_id, str) and IDENTIFIER_RE.match(bundle_id) and bundle_id.startswith("bundle--")):
+        problems.append(Violation(str(bundle_id), "id", "identifier-format", "a bundle needs an id bundle--<uuid>"))
+    objects = bundle.get("objects", [])
+    if not isinstance(objects, list):
+        problems.append(Violation(str(bundle_id), "objects", "bundle-objects", "'objects' must be a list"))
+    if problems:
+        raise InvalidSTIX(problems, hint="Send a STIX 2.1 bundle: {\"type\": \"bundle\", \"id\": \"bundle--<uuid>\", "
+                          "\"objects\": [...]}.")
+    return objects
+
+
+def _one(item: Any, index: int, mode: Mode, limits: Limits) -> Parsed:
+    object_id = item.get("id", "") if isinstance(item, dict) else ""
+    try:
+        return StixObject.from_dict(item, mode=mode, limits=limits)
+    except Error as exc:
+        return Refused(index, object_id if isinstance(object_id, str) else "", exc)

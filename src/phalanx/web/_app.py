@@ -1,0 +1,102 @@
+"""ASGI app: thin handlers that parse the request, call the service layer, and render JSON.
+
+    GET /health                                   liveness and version; no key needed
+    GET /api/v1/collections                       the collections the caller may read
+    GET /api/v1/collections/{ref}/objects         a page of objects (filters: type, id, version,
+                                                  spec_version, added_after, limit, next)
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_app"]
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..errors import AuthenticationError, Error, NotFound, PermissionDenied
+from ..identity import Actor
+from ..policy import may_read
+from ..service import Node
+from ..stix import format_micros
+from ..stix._json import dumps
+from ._params import query_from_params
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(payload: object, status: int = 200) -> Response:
+    return Response(dumps(payload), status_code=status, media_type="application/json")
+
+
+def _error(exc: Error) -> Response:
+    status = 400
+    if isinstance(exc, AuthenticationError):
+        status = 401
+    elif isinstance(exc, PermissionDenied):
+        status = 403
+    elif isinstance(exc, NotFound):
+        status = 404
+    response = _json({"title": type(exc).__name__, "description": exc.message, "hint": exc.hint}, status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="phalanx"'
+    return response
+
+
+def create_app(node: Node) -> Starlette:
+    """The ASGI app over ``node`` (the caller owns the node and closes it)."""
+
+    async def actor_of(request: Request) -> Actor:
+        header = request.headers.get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer" or not credentials:
+            raise AuthenticationError("no API key: send 'Authorization: Bearer <key>'")
+        return await run_in_threadpool(node.admin.authenticate, credentials)
+
+    def guarded(handler: Callable[[Request, Actor], Awaitable[Response]]) -> Handler:
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request, await actor_of(request))
+            except Error as exc:
+                return _error(exc)
+
+        return run
+
+    async def health(request: Request) -> Response:
+        return _json({"status": "ok", "version": __version__})
+
+    async def collections(request: Request, actor: Actor) -> Response:
+        def visible() -> list[dict[str, object]]:
+            out = []
+            for c in node.admin.collections():
+                members = {o.id for o in node.admin.members(c.community)}
+                if may_read(actor, community=c.community, members=members).allowed:
+                    out.append({"id": c.id, "title": c.title, "description": c.description,
+                                "community": c.community})
+            return out
+
+        return _json({"collections": await run_in_threadpool(visible)})
+
+    async def objects(request: Request, actor: Actor) -> Response:
+        query = query_from_params(request.path_params["ref"], request.query_params,
+                                  default_limit=min(100, node.settings.page_size_max))
+        page = await run_in_threadpool(node.reader.page, actor, query)
+        body = b'{"objects":[' + b",".join(item.canonical for item in page.items) + b"]"
+        body += b',"more":' + (b"true" if page.more else b"false")
+        if page.next_cursor is not None:
+            body += b',"next":' + dumps(page.next_cursor)
+        if page.items:
+            body += b',"date_added_first":' + dumps(format_micros(page.items[0].date_added))
+            body += b',"date_added_last":' + dumps(format_micros(page.items[-1].date_added))
+        return Response(body + b"}", media_type="application/json")
+
+    return Starlette(routes=[
+        Route("/health", health),
+        Route("/api/v1/collections", guarded(collections)),
+        Route("/api/v1/collections/{ref}/objects", guarded(objects)),
+    ])

@@ -1,0 +1,62 @@
+"""Query-string filters -> a store ``Query``: parsed once here, with errors that say what to send."""
+
+from __future__ import annotations
+
+__all__ = ["InvalidParameter", "query_from_params"]
+
+from typing import Protocol
+
+from ..errors import Error
+from ..stix import parse_micros
+from ..store import Query, VersionFilter
+
+
+class InvalidParameter(Error):
+    """A query parameter has a value the API cannot use."""
+
+    hint = "See docs/api.md for the filters and their formats."
+
+
+class Params(Protocol):
+    """What a query string offers (starlette's ``QueryParams`` is one)."""
+
+    def get(self, key: str, default: None = None) -> str | None: ...
+    def getlist(self, key: str) -> list[str]: ...
+
+
+def _split(params: Params, name: str) -> tuple[str, ...]:
+    raw = params.getlist(name)
+    return tuple(part.strip() for value in raw for part in value.split(",") if part.strip())
+
+
+def _timestamp(text: str, name: str) -> int:
+    try:
+        return parse_micros(text)
+    except ValueError as exc:
+        raise InvalidParameter(f"{name}: {exc}") from None
+
+
+def query_from_params(collection: str, params: Params, *, default_limit: int) -> Query:
+    versions: list[VersionFilter | int] = []
+    for value in _split(params, "version"):
+        try:
+            versions.append(VersionFilter(value))
+        except ValueError:
+            versions.append(_timestamp(value, "version"))
+    limit_text = params.get("limit")
+    limit = default_limit
+    if limit_text is not None:
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            raise InvalidParameter(f"limit={limit_text!r} must be a positive whole number")
+        limit = int(limit_text)
+    added_after = params.get("added_after")
+    return Query(
+        collection=collection,
+        ids=_split(params, "id"),
+        types=_split(params, "type"),
+        spec_versions=_split(params, "spec_version"),
+        versions=tuple(versions) or (VersionFilter.LAST,),
+        added_after=_timestamp(added_after, "added_after") if added_after else None,
+        limit=limit,
+        cursor=params.get("next"),
+    )

@@ -1,0 +1,114 @@
+"""The `phalanx` command end to end, on a real SQLite node in a temporary home folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from phalanx.cli import cli
+from tests.conftest import OASIS
+from tests.service.test_ingest import INDICATOR, bundle
+
+
+def run(home: Path, *args: str, ok: bool = True) -> Result:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+@pytest.fixture
+def node_home(tmp_path: Path) -> Path:
+    home = tmp_path / "node"
+    run(home, "init")
+    run(home, "community", "add", "isac", "--title", "Test ISAC")
+    run(home, "org", "add", "ACME CERT", "--sector", "energy")
+    run(home, "community", "join", "isac", "ACME CERT")
+    return home
+
+
+def test_init_is_repeatable_and_upgrades(tmp_path: Path) -> None:
+    home = tmp_path / "node"
+    assert "Phalanx node in" in run(home, "init").output
+    assert (home / "phalanx.db").exists()
+    run(home, "init")
+    assert "nothing to apply" in run(home, "db", "upgrade").output
+
+
+def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
+    result = run(tmp_path / "missing", "org", "list", ok=False)
+    assert result.exit_code != 0 and "phalanx init" in result.output
+
+
+def test_directory_commands(node_home: Path) -> None:
+    orgs = json.loads(run(node_home, "org", "list", "--json").output)
+    assert [o["name"] for o in orgs] == ["ACME CERT"] and orgs[0]["id"].startswith("identity--")
+    assert "ACME CERT" in run(node_home, "community", "list").output
+    assert "isac" in run(node_home, "collection", "list").output
+    created = run(node_home, "key", "create", "--org", "ACME CERT", "--role", "reader", "--label", "siem")
+    secret = created.stdout.strip()
+    assert secret.startswith("phx_") and "shown once" in created.stderr
+    key_id = secret.split("_")[1]
+    listing = run(node_home, "key", "list").output
+    assert key_id in listing and "active" in listing and secret not in listing
+    run(node_home, "key", "revoke", key_id)
+    assert "revoked" in run(node_home, "key", "list", "--org", "ACME CERT").output
+
+
+def test_errors_name_the_cause_and_the_remedy(node_home: Path) -> None:
+    result = run(node_home, "community", "join", "isac", "Nobody Inc", ok=False)
+    assert result.exit_code == 1
+    assert "error:" in result.stderr and "what to do:" in result.stderr
+    dup = run(node_home, "org", "add", "acme cert", ok=False)
+    assert dup.exit_code == 1 and "error:" in dup.stderr
+    bad = run(node_home, "community", "add", "Bad Name!", ok=False)
+    assert bad.exit_code == 1 and "lowercase" in bad.stderr
+
+
+def test_import_export_and_stats(node_home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.json"
+    broken = dict(INDICATOR, id="indicator--0f3c8c1b-0cce-4b0c-8b5e-0c1f9a55d6aa", confidence=101)
+    source.write_bytes(bundle(INDICATOR, broken))
+    result = run(node_home, "import", "--org", "ACME CERT", str(source), ok=False)
+    assert result.exit_code == 2
+    assert "1 accepted (1 new), 1 refused" in result.stdout
+    assert "confidence" in result.stderr and broken["id"] in result.stderr
+    out = tmp_path / "out.json"
+    run(node_home, "export", "--type", "indicator", "-o", str(out))
+    exported = json.loads(out.read_bytes())
+    assert exported["type"] == "bundle"
+    assert [o["id"] for o in exported["objects"]] == [INDICATOR["id"]]
+    stats = json.loads(run(node_home, "stats", "--json").output)
+    assert stats["versions"] == 1 and stats["types"] == {"indicator": 1} and stats["organizations"] == 1
+
+
+def test_import_oasis_examples_and_jsonl(node_home: Path, tmp_path: Path) -> None:
+    files = sorted(OASIS.glob("*.json"))
+    if not files:
+        pytest.skip("needs ../shared/data/stix/oasis-examples")
+    result = run(node_home, "import", "--org", "ACME CERT", "--collection", "isac", *map(str, files))
+    assert "0 refused" in result.stdout
+    lines = tmp_path / "objs.jsonl"
+    lines.write_text(json.dumps(INDICATOR) + "\n")
+    assert "1 accepted" in run(node_home, "import", "--org", "ACME CERT", str(lines)).stdout
+
+
+def _commands(group: click.Group, path: list[str]) -> list[list[str]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, [*path, name])
+        else:
+            found.append([*path, name])
+    return found
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for path in _commands(cli, []):
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage:" in result.output and len(result.output.splitlines()) > 3, path

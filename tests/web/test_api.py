@@ -1,0 +1,120 @@
+"""The JSON API in-process over ASGI: keys, membership, filters and paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from phalanx.config import Settings
+from phalanx.identity import Role
+from phalanx.web import create_app
+from tests.service.conftest import World, make_world
+from tests.service.test_ingest import INDICATOR, bundle
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    w = make_world(Settings(database_url="memory://"))
+    yield w
+    w.node.close()
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(world.node), base_url="http://phalanx.test") as c:
+        yield c
+
+
+def key_for(world: World, org_id: str, role: Role = Role.READER) -> dict[str, str]:
+    secret, _ = world.node.admin.create_key(org_id, role)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def share(world: World, n: int) -> list[str]:
+    objects = [dict(INDICATOR, id=f"indicator--{i:08x}-0cce-4b0c-8b5e-0c1f9a55d6aa") for i in range(n)]
+    results = world.node.ingest.document(world.contributor, "isac", bundle(*objects))
+    assert all(r.outcome == "accepted" for r in results)
+    return [str(o["id"]) for o in objects]
+
+
+def test_health_needs_no_key(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer phx_nope",
+                                    "Bearer phx_0123456789abcdef_" + "A" * 43])
+def test_requests_without_a_valid_key_get_401(client: TestClient, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/v1/collections", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    body = response.json()
+    assert body["title"] == "AuthenticationError" and body["hint"]
+
+
+def test_revoked_and_expired_keys_stop_working(world: World, client: TestClient) -> None:
+    secret, record = world.node.admin.create_key(world.globex.id, Role.READER)
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/collections", headers=headers).status_code == 200
+    world.node.admin.revoke_key(record.key_id)
+    response = client.get("/api/v1/collections", headers=headers)
+    assert response.status_code == 401 and "revoked" in response.json()["description"]
+    expired, _ = world.node.admin.create_key(world.globex.id, Role.READER, expires_days=1e-12)
+    response = client.get("/api/v1/collections", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and "expired" in response.json()["description"]
+
+
+def test_collections_lists_only_the_members_collections(world: World, client: TestClient) -> None:
+    world.node.admin.add_community("other")
+    member = client.get("/api/v1/collections", headers=key_for(world, world.globex.id)).json()
+    assert [c["title"] for c in member["collections"]] == ["isac"]
+    outsider = client.get("/api/v1/collections", headers=key_for(world, world.outsider.id)).json()
+    assert outsider["collections"] == []
+
+
+def test_outsiders_may_not_read(world: World, client: TestClient) -> None:
+    share(world, 1)
+    response = client.get("/api/v1/collections/isac/objects", headers=key_for(world, world.outsider.id))
+    assert response.status_code == 403 and "not a member" in response.json()["description"]
+    response = client.get("/api/v1/collections/nope/objects", headers=key_for(world, world.globex.id))
+    assert response.status_code == 404
+
+
+def test_pages_through_everything_exactly_once(world: World, client: TestClient) -> None:
+    ids = share(world, 23)
+    headers = key_for(world, world.globex.id)
+    seen: list[str] = []
+    url = "/api/v1/collections/isac/objects?type=indicator&limit=5"
+    params: dict[str, str] = {}
+    while True:
+        page = client.get(url, params=params, headers=headers).json()
+        seen += [o["id"] for o in page["objects"]]
+        if not page["more"]:
+            assert "next" not in page
+            break
+        params = {"next": page["next"]}
+    assert seen == ids
+
+
+def test_filters(world: World, client: TestClient) -> None:
+    ids = share(world, 3)
+    headers = key_for(world, world.globex.id)
+    one = client.get(f"/api/v1/collections/isac/objects?id={ids[1]}", headers=headers).json()
+    assert [o["id"] for o in one["objects"]] == [ids[1]]
+    none = client.get("/api/v1/collections/isac/objects?type=malware,tool", headers=headers).json()
+    assert none["objects"] == [] and none["more"] is False
+    later = client.get("/api/v1/collections/isac/objects?added_after=2999-01-01T00:00:00Z", headers=headers).json()
+    assert later["objects"] == []
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=x", "added_after=yesterday", "version=sometime",
+                                   "next=garbage"])
+def test_bad_parameters_get_400_with_a_hint(world: World, client: TestClient, query: str) -> None:
+    share(world, 1)
+    response = client.get(f"/api/v1/collections/isac/objects?{query}", headers=key_for(world, world.globex.id))
+    assert response.status_code == 400
+    assert response.json()["hint"]
