@@ -7,9 +7,8 @@ from pathlib import Path
 from starlette.routing import Route
 
 from phalanx.cli._reference import cli_reference
-from phalanx.config import SETTINGS
+from phalanx.config import SETTINGS, Settings
 from phalanx.service import Node
-from phalanx.config import Settings
 from phalanx.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,9 @@ __all__ = [
     "Conflict",
     "Error",
     "InputTooLarge",
+    "InvalidCursor",
     "InvalidJSON",
+    "InvalidQuery",
     "InvalidSTIX",
     "NotFound",
     "PermissionDenied",
@@ -119,6 +121,16 @@ class RevokedObject(Error):
 
     hint = "A revoked object cannot get new versions: create a new object with a new id."
 
+
+class InvalidCursor(Error):
+    """A paging cursor was not made by this store (garbled, truncated or from another program)."""
+
+    hint = "Pass back the 'next' value of the previous page unchanged, or start again without a cursor."
+
+class InvalidQuery(Error):
+    """A query asks for something the store cannot answer (a limit below 1, an unknown version filter)."""
+
+    hint = "Fix the query: limit must be at least 1; versions are 'first', 'last', 'all' or timestamps."
 
 class NotFound(Error):
     """The thing asked for does not exist."""

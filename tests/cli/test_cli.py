@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from tests.support import INDICATOR, OASIS, bundle
 
 from phalanx.cli import cli
-from tests.conftest import OASIS
-from tests.service.test_ingest import INDICATOR, bundle
 
 
 def run(home: Path, *args: str, ok: bool = True) -> Result:

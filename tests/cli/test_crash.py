@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import INDICATOR
+
 from phalanx.config import Settings
 from phalanx.service import Node
 from phalanx.store import Query, VersionFilter
-from tests.service.test_ingest import INDICATOR
 
 
 def write_indicators(path: Path, count: int) -> list[str]:
@@ -50,6 +51,7 @@ def test_sigkill_mid_import_keeps_every_acknowledged_batch(tmp_path: Path) -> No
                 proc.send_signal(signal.SIGKILL)
                 break
     proc.wait(timeout=60)
+    proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
 
     node = Node.open(Settings.load(home))

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
+
 import pytest
+from tests.support import INDICATOR, OASIS, World, bundle, make_world
 
 from phalanx.config import Settings
 from phalanx.errors import InputTooLarge, InvalidJSON, InvalidSTIX, NotFound, PermissionDenied
 from phalanx.store import Query, VersionFilter
-from tests.conftest import OASIS
-
-from .conftest import World, make_world
-
-INDICATOR = {
-    "type": "indicator",
-    "spec_version": "2.1",
-    "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
-    "created": "2016-04-06T20:03:48.000Z",
-    "modified": "2016-04-06T20:03:48.000Z",
-    "indicator_types": ["malicious-activity"],
-    "name": "Poison Ivy Malware",
-    "pattern": "[file:hashes.'SHA-256' = '4bac27393bdd9777ce02453256c5577cd02275510b2227f473d03f533924f877']",
-    "pattern_type": "stix",
-    "valid_from": "2016-01-01T00:00:00Z",
-}
-
-
-def bundle(*objects: dict[str, object]) -> bytes:
-    return json.dumps({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
-                       "objects": list(objects)}).encode()
 
 
 def test_every_oasis_example_is_accepted(world: World) -> None:
@@ -95,7 +76,7 @@ def test_broken_bundle_envelope(world: World) -> None:
 
 
 def test_caps_on_size_and_depth() -> None:
-    world = make_world(Settings(database_url="memory://", max_document_bytes=2000, max_depth=6))
+    world = make_world(Settings(database_url="memory://", max_document_bytes=4000, max_depth=6))
     node = world.node
     with pytest.raises(InputTooLarge):
         node.ingest.document(world.contributor, "isac", bundle(*[INDICATOR] * 10))
@@ -103,8 +84,10 @@ def test_caps_on_size_and_depth() -> None:
     for _ in range(10):
         deep = {"x_nested": deep}
     nested = dict(INDICATOR, x_deep=deep)
-    with pytest.raises(InputTooLarge):
-        node.ingest.document(world.contributor, "isac", bundle(nested), tolerant=True)
+    hostile = node.ingest.document(world.contributor, "isac", bundle(nested), tolerant=True)
+    assert hostile[0].outcome == "refused" and "levels deep" in hostile[0].detail
+    with pytest.raises(InputTooLarge, match="nests deeper"):
+        node.ingest.document(world.contributor, "isac", b"[" * 1100 + b"]" * 1100)
     ok_but_one = dict(INDICATOR, x_deep={"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}})
     results = node.ingest.document(world.contributor, "isac", bundle(ok_but_one, INDICATOR), tolerant=True)
     assert [r.outcome for r in results] == ["refused", "accepted"]

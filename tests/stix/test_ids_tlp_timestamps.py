@@ -20,7 +20,8 @@ from phalanx.stix import Tlp, deterministic_id, format_micros, parse_micros, tlp
         stix2.EmailAddress(value="jdoe@example.com", display_name="John"),
         stix2.File(name="a.exe", hashes={"SHA-256": "a" * 64, "MD5": "b" * 32}),
         stix2.File(hashes={"SHA-512": "c" * 128}),
-        stix2.Software(name="Word", vendor="Microsoft", version="2002", cpe="cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*"),
+        stix2.Software(name="Word", vendor="Microsoft", version="2002",
+                       cpe="cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*"),
         stix2.UserAccount(account_type="unix", user_id="1001", account_login="jdoe"),
         stix2.Mutex(name="__CLEANSWEEP__"),
         stix2.AutonomousSystem(number=15139),
@@ -55,7 +56,7 @@ def test_tlp_definitions_carry_the_oasis_ids_and_content() -> None:
 def test_tlp_parse_and_most_restrictive() -> None:
     assert Tlp.parse("TLP:AMBER+STRICT") is Tlp.AMBER_STRICT
     assert Tlp.parse("amber_strict") is Tlp.AMBER_STRICT
-    with pytest.raises(ValueError, match="not a TLP 2.0 level"):
+    with pytest.raises(ValueError, match=r"not a TLP 2\.0 level"):
         Tlp.parse("white")
     assert tlp_of([Tlp.GREEN.value, "marking-definition--x", Tlp.RED.value]) is Tlp.RED
     assert tlp_of(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]) is None

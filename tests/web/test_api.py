@@ -6,12 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
+from tests.support import INDICATOR, World, bundle, make_world
 
 from phalanx.config import Settings
 from phalanx.identity import Role
 from phalanx.web import create_app
-from tests.service.conftest import World, make_world
-from tests.service.test_ingest import INDICATOR, bundle
 
 
 @pytest.fixture

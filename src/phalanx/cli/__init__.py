@@ -4,30 +4,9 @@ from __future__ import annotations
 
 __all__ = ["cli", "main"]
 
-from pathlib import Path
-
-import click
-
-from .. import __version__
-from ._base import PhalanxGroup, State
-from ._data_cmds import db, export, import_, stats
-from ._directory_cmds import collection, community, key, org
-from ._node_cmds import init, serve
-
-
-@click.group(cls=PhalanxGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None, envvar="PHALANX_HOME",
-              help="The node's folder (default ./.phalanx; env PHALANX_HOME).")
-@click.version_option(__version__, prog_name="phalanx")
-@click.pass_context
-def cli(ctx: click.Context, home: Path | None) -> None:
-    """Phalanx: share threat intelligence (STIX 2.1) with your community."""
-    ctx.obj = State(home)
-
-
-for command in (init, serve, org, community, collection, key, import_, export, stats, db):
-    cli.add_command(command)
+from ._app import cli
 
 
 def main() -> None:
+    """Entry point of the ``phalanx`` console script."""
     cli(prog_name="phalanx")

@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import click
 
@@ -24,7 +24,9 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    if path.suffix == ".gz":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 class _Counting:
@@ -160,7 +162,7 @@ def stats(state: State, as_json: bool) -> None:
             "types": dict(sorted(s.types.items())),
             "organizations": len(node.admin.organizations()),
             "communities": len(node.admin.communities()),
-            "api_keys": len([k for k in node.admin.keys() if k.revoked is None]),
+            "api_keys": len([k for k in node.admin.api_keys() if k.revoked is None]),
         }
     if as_json:
         click.echo(dumps(report).decode())

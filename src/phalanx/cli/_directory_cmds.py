@@ -145,7 +145,7 @@ def key_create(state: State, organization: str, role: str, label: str, expires_d
 def key_list(state: State, organization: str | None) -> None:
     """List API keys (ids, roles and states; never the secrets)."""
     with state.node() as node:
-        records = node.admin.keys(organization)
+        records = node.admin.api_keys(organization)
         names = {o.id: o.name for o in node.admin.organizations()}
     for r in records:
         status = "revoked" if r.revoked is not None else "active"

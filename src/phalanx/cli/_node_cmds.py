@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..demo import DemoKey, load_demo
 from ..errors import ConfigError
 from ._base import State, pass_state
 
@@ -35,8 +36,6 @@ def init(state: State, database: str | None, demo: bool) -> None:
             if node.admin.organizations():
                 click.echo("the node has organizations already: not loading the demo again")
             else:
-                from ..demo import load_demo
-
                 keys, summary = load_demo(node)
                 _write_demo_keys(home, keys, node.settings.host, node.settings.port)
                 click.echo(f"demo community loaded: {summary.accepted} objects shared, {summary.refused} refused")
@@ -44,13 +43,10 @@ def init(state: State, database: str | None, demo: bool) -> None:
         click.echo((home / _DEMO_KEYS).read_text(encoding="utf-8"))
 
 
-def _write_demo_keys(home: Path, keys: list[object], host: str, port: int) -> None:
-    from ..demo import DemoKey
-
+def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> None:
     lines = ["Demo API keys (demo only: real keys are shown once and never written down):"]
     first: DemoKey | None = None
     for k in keys:
-        assert isinstance(k, DemoKey)
         first = first or k
         lines.append(f"  {k.organization:<24} {k.role:<12} {k.key}")
     base = f"http://{host}:{port}"

@@ -95,7 +95,7 @@ class Admin:
         self._directory.add_api_key(record)
         return key, record
 
-    def keys(self, org_ref: str | None = None) -> list[ApiKeyRecord]:
+    def api_keys(self, org_ref: str | None = None) -> list[ApiKeyRecord]:
         org_id = None if org_ref is None else self._directory.get_organization(org_ref).id
         return self._directory.list_api_keys(org_id)
 

@@ -8,8 +8,8 @@ entry chosen in the order MD5, SHA-1, SHA-256, SHA-512, else the first.
 from __future__ import annotations
 
 __all__ = [
-    "ID_CONTRIBUTING_PROPERTIES",
     "IDENTIFIER_RE",
+    "ID_CONTRIBUTING_PROPERTIES",
     "SCO_NAMESPACE",
     "deterministic_id",
     "is_identifier",

@@ -23,11 +23,15 @@ import orjson
 
 from ..errors import InputTooLarge, InvalidJSON
 
-_MAX_SAFE_INTEGER = 2**53
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def loads(data: bytes | str, *, max_bytes: int, max_depth: int) -> Any:
-    """Parse UTF-8 JSON, refusing documents larger than ``max_bytes`` or nested deeper than ``max_depth``."""
+def loads(data: bytes | str, *, max_bytes: int, max_depth: int | None) -> Any:
+    """Parse UTF-8 JSON, refusing documents larger than ``max_bytes`` or nested deeper than ``max_depth``.
+
+    With ``max_depth=None`` only the parser's own limit (1024 levels) applies: callers that check each object
+    of a document on its own, and refuse just that object, use it.
+    """
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise InputTooLarge(f"document is {size} bytes; the limit is {max_bytes} bytes")
@@ -35,11 +39,12 @@ def loads(data: bytes | str, *, max_bytes: int, max_depth: int) -> Any:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         if "depth limit" in str(exc):
-            raise InputTooLarge(f"document nests deeper than the limit of {max_depth} levels") from exc
+            raise InputTooLarge(f"document nests deeper than the limit of {max_depth or 1024} levels") from exc
         raise InvalidJSON(f"not valid JSON: {exc}") from exc
-    depth, _ = measure(value)
-    if depth > max_depth:
-        raise InputTooLarge(f"document nests {depth} levels deep; the limit is {max_depth}")
+    if max_depth is not None:
+        depth, _ = measure(value)
+        if depth > max_depth:
+            raise InputTooLarge(f"document nests {depth} levels deep; the limit is {max_depth}")
     return value
 
 
@@ -169,7 +174,10 @@ def _number(value: float) -> str:
     whole, _, fraction = mantissa.partition(".")
     digits = (whole + fraction).lstrip("0")
     # value = 0.<digits> * 10**n
-    n = len(whole.lstrip("0")) + exponent if whole.strip("0") else exponent - (len(fraction) - len(fraction.lstrip("0")))
+    if whole.strip("0"):
+        n = len(whole.lstrip("0")) + exponent
+    else:
+        n = exponent - (len(fraction) - len(fraction.lstrip("0")))
     digits = digits.rstrip("0")
     k = len(digits)
     if k <= n <= 21:

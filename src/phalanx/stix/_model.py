@@ -68,13 +68,13 @@ class StixObject:
         """Validate ``data`` and build the object; raises ``InvalidSTIX`` or ``InputTooLarge``."""
         if not isinstance(data, dict):
             raise InvalidSTIX([Violation("", "", "not-an-object", "a STIX object must be a JSON object")])
-        violations = validate(data, strict=mode is Mode.STRICT)
-        errors = [v for v in violations if v.severity == "error"]
-        if errors:
-            raise InvalidSTIX(violations)
+        # Depth first (iteratively), so that nothing recursive ever walks a hostile, deeply nested object.
         depth, slow = measure(data)
         if depth > limits.max_depth:
             raise InputTooLarge(f"{data.get('id')}: nests {depth} levels deep; the limit is {limits.max_depth}")
+        violations = validate(data, strict=mode is Mode.STRICT)
+        if any(v.severity == "error" for v in violations):
+            raise InvalidSTIX(violations)
         text = canonical(data, slow=slow)
         created = parse_micros(data["created"]) if "created" in data else None
         modified = parse_micros(data["modified"]) if "modified" in data else None
@@ -124,7 +124,8 @@ def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limit
     the others: it becomes a ``Refused`` entry with its reason.
     """
     try:
-        value = loads(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        # Each object's depth is checked on its own (StixObject.from_dict), so that only that object is refused.
+        value = loads(data, max_bytes=limits.max_bytes, max_depth=None)
     except InvalidJSON:
         raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         if raw.count(b"\n") >= 1 and raw.lstrip()[:1] == b"{":
@@ -145,7 +146,7 @@ def _parse_lines(lines: Iterable[bytes], mode: Mode, limits: Limits) -> Iterator
         if not line.strip():
             continue
         try:
-            value = loads(line, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+            value = loads(line, max_bytes=limits.max_bytes, max_depth=None)
         except Error as exc:
             yield Refused(position, "", exc, line=number)
         else:
@@ -172,13 +173,13 @@ def _bundle_objects(bundle: dict[str, Any]) -> list[Any]:
     problems: list[Violation] = []
     if not (isinstance(bundle_id, str) and IDENTIFIER_RE.match(bundle_id) and bundle_id.startswith("bundle--")):
         problems.append(Violation(str(bundle_id), "id", "identifier-format", "a bundle needs an id bundle--<uuid>"))
-    objects = bundle.get("objects", [])
+    objects: Any = bundle.get("objects", [])
     if not isinstance(objects, list):
         problems.append(Violation(str(bundle_id), "objects", "bundle-objects", "'objects' must be a list"))
     if problems:
         raise InvalidSTIX(problems, hint="Send a STIX 2.1 bundle: {\"type\": \"bundle\", \"id\": \"bundle--<uuid>\", "
                           "\"objects\": [...]}.")
-    return objects
+    return list(objects)
 
 
 def _one(item: Any, index: int, mode: Mode, limits: Limits) -> Parsed:

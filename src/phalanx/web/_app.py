@@ -71,8 +71,8 @@ def create_app(node: Node) -> Starlette:
         return _json({"status": "ok", "version": __version__})
 
     async def collections(request: Request, actor: Actor) -> Response:
-        def visible() -> list[dict[str, object]]:
-            out = []
+        def visible() -> list[dict[str, str]]:
+            out: list[dict[str, str]] = []
             for c in node.admin.collections():
                 members = {o.id for o in node.admin.members(c.community)}
                 if may_read(actor, community=c.community, members=members).allowed:

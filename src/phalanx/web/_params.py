@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["InvalidParameter", "query_from_params"]
 
-from typing import Protocol
+from starlette.datastructures import QueryParams
 
 from ..errors import Error
 from ..stix import parse_micros
@@ -17,14 +17,7 @@ class InvalidParameter(Error):
     hint = "See docs/api.md for the filters and their formats."
 
 
-class Params(Protocol):
-    """What a query string offers (starlette's ``QueryParams`` is one)."""
-
-    def get(self, key: str, default: None = None) -> str | None: ...
-    def getlist(self, key: str) -> list[str]: ...
-
-
-def _split(params: Params, name: str) -> tuple[str, ...]:
+def _split(params: QueryParams, name: str) -> tuple[str, ...]:
     raw = params.getlist(name)
     return tuple(part.strip() for value in raw for part in value.split(",") if part.strip())
 
@@ -36,7 +29,7 @@ def _timestamp(text: str, name: str) -> int:
         raise InvalidParameter(f"{name}: {exc}") from None
 
 
-def query_from_params(collection: str, params: Params, *, default_limit: int) -> Query:
+def query_from_params(collection: str, params: QueryParams, *, default_limit: int) -> Query:
     versions: list[VersionFilter | int] = []
     for value in _split(params, "version"):
         try:

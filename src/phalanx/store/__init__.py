@@ -1,0 +1,48 @@
+"""The object store and the directory, on memory, SQLite or PostgreSQL, chosen by URL.
+
+    from phalanx.store import Query, open_backend
+
+    with open_backend("sqlite:///phalanx.db", upgrade=True) as backend:
+        results = backend.store.put_many("collection-id", rows, contributor="identity--...")
+        page = backend.store.query(Query(collection="collection-id", types=("indicator",), limit=50))
+        while page.more:
+            page = backend.store.query(Query(collection="collection-id", cursor=page.next_cursor))
+
+``memory://`` keeps everything in the process; ``sqlite:///relative.db`` and ``sqlite:////absolute/path.db``
+(add ``?synchronous=full`` to fsync every commit) use one SQLite file; ``postgresql://user@host:port/db``
+(optionally ``?schema=NAME``) uses PostgreSQL. Migrations ship in the package: ``Backend.upgrade()``.
+"""
+
+from ._backend import Backend, open_backend
+from ._cursor import InvalidCursor, InvalidQuery
+from ._memory import MemoryStore
+from ._memory_directory import MemoryDirectory
+from ._protocol import (
+    Page,
+    PutResult,
+    PutStatus,
+    Query,
+    Store,
+    StoredVersion,
+    StoreStats,
+    VersionFilter,
+    VersionRow,
+)
+
+__all__ = [
+    "Backend",
+    "InvalidCursor",
+    "InvalidQuery",
+    "MemoryDirectory",
+    "MemoryStore",
+    "Page",
+    "PutResult",
+    "PutStatus",
+    "Query",
+    "Store",
+    "StoreStats",
+    "StoredVersion",
+    "VersionFilter",
+    "VersionRow",
+    "open_backend",
+]

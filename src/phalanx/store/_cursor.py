@@ -1,0 +1,52 @@
+"""Opaque paging cursors, and the errors a malformed query raises.
+
+A cursor names the position after the last row of a page: its ``date_added``, which is unique across the
+whole store. The next page continues strictly after it, so rows added meanwhile show up at the end.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InvalidCursor", "InvalidQuery", "check_query", "decode_cursor", "encode_cursor"]
+
+import base64
+import binascii
+import re
+
+from ..errors import InvalidCursor, InvalidQuery
+from ._protocol import Query, VersionFilter
+
+_PREFIX = "p1."
+_SHAPE = re.compile(r"^p1\.[A-Za-z0-9_-]{1,40}$")
+
+
+def encode_cursor(date_added: int) -> str:
+    raw = f"d{date_added}".encode("ascii")
+    return _PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The ``date_added`` a cursor names; ``InvalidCursor`` when it is not one of ours."""
+    if not isinstance(cursor, str) or not _SHAPE.match(cursor):
+        raise InvalidCursor(f"invalid paging cursor {cursor!r}")
+    body = cursor[len(_PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor(f"invalid paging cursor {cursor!r}") from exc
+    if not raw.startswith("d") or not raw[1:].isdigit() or len(raw) > 21:
+        raise InvalidCursor(f"invalid paging cursor {cursor!r}")
+    return int(raw[1:])
+
+
+def check_query(query: Query) -> int | None:
+    """Validate ``query``; return the exclusive lower bound on ``date_added`` (added_after, cursor)."""
+    if not isinstance(query.limit, int) or isinstance(query.limit, bool) or query.limit < 1:
+        raise InvalidQuery(f"limit must be a positive integer, not {query.limit!r}")
+    for item in query.versions:
+        if not isinstance(item, VersionFilter) and (not isinstance(item, int) or isinstance(item, bool)):
+            raise InvalidQuery(f"unknown version filter {item!r}")
+    after = query.added_after
+    if query.cursor is not None:
+        position = decode_cursor(query.cursor)
+        after = position if after is None else max(after, position)
+    return after

@@ -1,0 +1,179 @@
+"""Deciding what one ``put_many`` batch does, the same way on every backend.
+
+A backend loads what it holds about the ids in a batch (``Known``), this module walks the batch in order and
+decides each row's status, which rows to insert, and which "first"/"last" flags move. The backend then writes
+the plan in the same transaction. Keeping the decision here (pure, no I/O) is what makes the three backends
+agree row for row.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Known", "MembershipInsert", "Plan", "VersionInsert", "make_plan"]
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ._protocol import PutResult, PutStatus, VersionRow
+
+
+@dataclass(slots=True)
+class Known:
+    """What the store holds about the ids of one batch, before the batch."""
+
+    digests: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(id, version) -> digest, every stored version of those ids."""
+    seqs: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(id, version) -> the version's store-wide sequence number (its first date_added)."""
+    min_revoked: dict[str, int] = field(default_factory=dict)
+    """id -> the oldest revoked version."""
+    members: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(id, version) -> date_added, for the versions already in the batch's collection."""
+
+
+@dataclass(slots=True)
+class VersionInsert:
+    row: VersionRow
+    seq: int
+    is_first: bool
+    is_last: bool
+
+
+@dataclass(slots=True)
+class MembershipInsert:
+    id: str
+    version: int
+    type: str
+    spec_version: str
+    vseq: int
+    date_added: int
+    is_first: bool
+    is_last: bool
+
+
+@dataclass(slots=True)
+class Plan:
+    results: list[PutResult]
+    versions: list[VersionInsert]
+    memberships: list[MembershipInsert]
+    clear_version_first: list[tuple[str, int]]
+    clear_version_last: list[tuple[str, int]]
+    clear_member_first: list[tuple[str, int]]
+    clear_member_last: list[tuple[str, int]]
+    revoked: dict[str, int]
+    """id -> oldest revoked version, for ids whose value changed."""
+
+
+def _bounds(versions: Sequence[int]) -> tuple[int | None, int | None]:
+    return (min(versions), max(versions)) if versions else (None, None)
+
+
+def make_plan(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int]) -> Plan:
+    """Decide the batch. ``allocate(n)`` reserves ``n`` consecutive date_added values and returns the first;
+    it is called once, after the statuses are known (with 0 when nothing new enters the collection)."""
+    digests = dict(known.digests)
+    min_revoked = dict(known.min_revoked)
+    # New versions and memberships get a relative number k (0, 1, ...) until the dates are reserved.
+    members: dict[tuple[str, int], tuple[bool, int]] = {k: (False, v) for k, v in known.members.items()}
+    seqs: dict[tuple[str, int], tuple[bool, int]] = {k: (False, v) for k, v in known.seqs.items()}
+    pending: list[tuple[VersionRow, PutStatus, tuple[bool, int] | None]] = []
+    new_versions: list[VersionRow] = []
+    new_members: list[tuple[VersionRow, int]] = []  # (row, k)
+    for row in rows:
+        key = (row.id, row.version)
+        stored = digests.get(key)
+        if stored is not None:
+            if stored != row.digest:
+                pending.append((row, PutStatus.CONFLICT, None))
+            elif key in members:
+                pending.append((row, PutStatus.DUPLICATE, members[key]))
+            else:
+                members[key] = (True, len(new_members))
+                pending.append((row, PutStatus.LINKED, members[key]))
+                new_members.append((row, len(new_members)))
+            continue
+        oldest_revoked = min_revoked.get(row.id)
+        if oldest_revoked is not None and row.version > oldest_revoked:
+            pending.append((row, PutStatus.REVOKED, None))
+            continue
+        digests[key] = row.digest
+        members[key] = seqs[key] = (True, len(new_members))
+        pending.append((row, PutStatus.ADDED, members[key]))
+        new_versions.append(row)
+        new_members.append((row, len(new_members)))
+        if row.revoked and (oldest_revoked is None or row.version < oldest_revoked):
+            min_revoked[row.id] = row.version
+
+    base = allocate(len(new_members)) if new_members else 0
+
+    def resolve(ref: tuple[bool, int]) -> int:
+        relative, value = ref
+        return base + value if relative else value
+
+    results = [
+        PutResult(row.id, row.version, status, None if ref is None else resolve(ref)) for row, status, ref in pending
+    ]
+
+    # Which versions are first and last, before and after, store-wide and in the collection.
+    touched_store = {row.id for row in new_versions}
+    touched_member = {row.id for row, _ in new_members}
+    store_before: dict[str, list[int]] = {i: [] for i in touched_store}
+    store_after: dict[str, list[int]] = {i: [] for i in touched_store}
+    for oid, ver in digests:
+        if oid in touched_store:
+            store_after[oid].append(ver)
+            if (oid, ver) in known.digests:
+                store_before[oid].append(ver)
+    member_before: dict[str, list[int]] = {i: [] for i in touched_member}
+    member_after: dict[str, list[int]] = {i: [] for i in touched_member}
+    for oid, ver in members:
+        if oid in touched_member:
+            member_after[oid].append(ver)
+            if (oid, ver) in known.members:
+                member_before[oid].append(ver)
+
+    clear_vf: list[tuple[str, int]] = []
+    clear_vl: list[tuple[str, int]] = []
+    store_new_bounds: dict[str, tuple[int | None, int | None]] = {}
+    for oid in touched_store:
+        old_first, old_last = _bounds(store_before[oid])
+        new_first, new_last = _bounds(store_after[oid])
+        store_new_bounds[oid] = (new_first, new_last)
+        if old_first is not None and old_first != new_first:
+            clear_vf.append((oid, old_first))
+        if old_last is not None and old_last != new_last:
+            clear_vl.append((oid, old_last))
+    clear_mf: list[tuple[str, int]] = []
+    clear_ml: list[tuple[str, int]] = []
+    member_new_bounds: dict[str, tuple[int | None, int | None]] = {}
+    for oid in touched_member:
+        old_first, old_last = _bounds(member_before[oid])
+        new_first, new_last = _bounds(member_after[oid])
+        member_new_bounds[oid] = (new_first, new_last)
+        if old_first is not None and old_first != new_first:
+            clear_mf.append((oid, old_first))
+        if old_last is not None and old_last != new_last:
+            clear_ml.append((oid, old_last))
+
+    version_inserts = []
+    for row in new_versions:
+        first, last = store_new_bounds[row.id]
+        version_inserts.append(
+            VersionInsert(row, resolve(seqs[(row.id, row.version)]), row.version == first, row.version == last)
+        )
+    member_inserts = []
+    for row, k in new_members:
+        first, last = member_new_bounds[row.id]
+        member_inserts.append(
+            MembershipInsert(
+                row.id,
+                row.version,
+                row.type,
+                row.spec_version,
+                resolve(seqs[(row.id, row.version)]),
+                base + k,
+                row.version == first,
+                row.version == last,
+            )
+        )
+    revoked = {oid: ver for oid, ver in min_revoked.items() if known.min_revoked.get(oid) != ver}
+    return Plan(results, version_inserts, member_inserts, clear_vf, clear_vl, clear_mf, clear_ml, revoked)

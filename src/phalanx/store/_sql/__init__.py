@@ -1,0 +1,12 @@
+"""What the SQLite and PostgreSQL backends share: the statements, and the store and directory built on them.
+
+Each backend supplies an ``Engine``: ``write(fn)`` runs ``fn(tx)`` in one serialized transaction, ``read(fn)``
+runs it on a read connection. Statements are written with ``?`` placeholders; the PostgreSQL ``Tx`` turns
+them into ``%s``.
+"""
+
+from ._directory import SqlDirectory
+from ._objects import SqlStore
+from ._tx import Engine, Tx
+
+__all__ = ["Engine", "SqlDirectory", "SqlStore", "Tx"]

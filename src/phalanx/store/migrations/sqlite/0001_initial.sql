@@ -1,0 +1,97 @@
+-- Phalanx object store and directory, SQLite.
+-- versions.seq and memberships.date_added are INTEGER PRIMARY KEY: the rowid itself, so paging in
+-- date_added order walks the table b-tree, and the version behind a membership is one rowid lookup away.
+
+CREATE TABLE versions (
+    seq            INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    type           TEXT    NOT NULL,
+    spec_version   TEXT    NOT NULL,
+    created        INTEGER,
+    revoked        INTEGER NOT NULL,
+    canonical      BLOB    NOT NULL,
+    digest         TEXT    NOT NULL,
+    marking_refs   TEXT    NOT NULL,
+    created_by_ref TEXT,
+    contributor    TEXT    NOT NULL,
+    is_first       INTEGER NOT NULL,
+    is_last        INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX versions_id_version ON versions (id, version);
+CREATE INDEX versions_type ON versions (type, seq);
+
+CREATE TABLE memberships (
+    date_added   INTEGER PRIMARY KEY,
+    collection   TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    vseq         INTEGER NOT NULL,
+    type         TEXT    NOT NULL,
+    spec_version TEXT    NOT NULL,
+    is_first     INTEGER NOT NULL,
+    is_last      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX memberships_key ON memberships (collection, id, version);
+CREATE INDEX memberships_added ON memberships (collection, date_added);
+CREATE INDEX memberships_type ON memberships (collection, type, date_added);
+-- The default query asks for the latest version of each id: these partial indexes hold only those rows.
+CREATE INDEX memberships_last ON memberships (collection, date_added) WHERE is_last = 1;
+CREATE INDEX memberships_last_type ON memberships (collection, type, date_added) WHERE is_last = 1;
+
+CREATE TABLE revoked (
+    id      TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE organizations (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    sectors  TEXT NOT NULL,
+    created  INTEGER NOT NULL
+);
+
+CREATE TABLE communities (
+    name    TEXT PRIMARY KEY,
+    title   TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+
+CREATE TABLE community_members (
+    community TEXT NOT NULL,
+    org_id    TEXT NOT NULL,
+    PRIMARY KEY (community, org_id)
+) WITHOUT ROWID;
+CREATE INDEX community_members_org ON community_members (org_id, community);
+
+CREATE TABLE collections (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    community   TEXT NOT NULL,
+    created     INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    org_id        TEXT NOT NULL,
+    username      TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL,
+    created       INTEGER NOT NULL,
+    password_hash TEXT
+);
+CREATE INDEX users_org ON users (org_id);
+
+CREATE TABLE api_keys (
+    key_id      TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    label       TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    expires     INTEGER,
+    revoked     INTEGER,
+    user_id     TEXT
+);
+CREATE INDEX api_keys_org ON api_keys (org_id);

@@ -1,0 +1,379 @@
+"""The Store conformance suite: the same expectations on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from tests.conformance.conftest import row
+
+from phalanx.errors import Error, NotFound
+from phalanx.store import (
+    Backend,
+    InvalidCursor,
+    InvalidQuery,
+    PutStatus,
+    Query,
+    Store,
+    VersionFilter,
+)
+
+ORG = "identity--00000000-0000-4000-8000-0000000000aa"
+FIRST, LAST, ALL = VersionFilter.FIRST, VersionFilter.LAST, VersionFilter.ALL
+
+
+def statuses(store: Store, collection: str, rows: list[object]) -> list[str]:
+    return [r.status.value for r in store.put_many(collection, rows, contributor=ORG)]  # type: ignore[arg-type]
+
+
+def keys(page_items: object) -> list[tuple[int, int]]:
+    """(object number, version) of each item, in order."""
+    return [(int(i.id[-12:]), i.version) for i in page_items]  # type: ignore[attr-defined]
+
+
+def everything(store: Store, query: Query) -> list[tuple[int, int]]:
+    """Follow the cursors to the end."""
+    out: list[tuple[int, int]] = []
+    page = store.query(query)
+    out += keys(page.items)
+    while page.more:
+        assert page.next_cursor is not None
+        page = store.query(Query(**{**_fields(query), "cursor": page.next_cursor}))
+        out += keys(page.items)
+    assert page.next_cursor is None
+    return out
+
+
+def _fields(q: Query) -> dict[str, object]:
+    return {f: getattr(q, f) for f in q.__dataclass_fields__}
+
+
+# put_many ------------------------------------------------------------------------------------------------
+
+
+def test_put_statuses(backend: Backend) -> None:
+    s = backend.store
+    assert statuses(s, "c1", [row("indicator", 1, 10), row("indicator", 1, 20)]) == ["added", "added"]
+    assert statuses(s, "c1", [row("indicator", 1, 10)]) == ["duplicate"]
+    assert statuses(s, "c2", [row("indicator", 1, 10)]) == ["linked"]
+    assert statuses(s, "c2", [row("indicator", 1, 10)]) == ["duplicate"]
+    assert statuses(s, "c3", [row("indicator", 1, 10, name="changed")]) == ["conflict"]
+    assert statuses(s, "c1", []) == []
+
+
+def test_put_results_carry_date_added(backend: Backend) -> None:
+    s = backend.store
+    first = s.put_many("c1", [row("indicator", 1, 10), row("indicator", 2, 10)], contributor=ORG)
+    assert first[0].date_added is not None and first[1].date_added is not None
+    assert first[0].date_added < first[1].date_added
+    again = s.put_many("c1", [row("indicator", 1, 10)], contributor=ORG)
+    assert again[0].status is PutStatus.DUPLICATE and again[0].date_added == first[0].date_added
+    assert again[0].accepted
+    linked = s.put_many("c2", [row("indicator", 1, 10)], contributor=ORG)
+    assert linked[0].date_added is not None and linked[0].date_added > first[1].date_added
+    conflict = s.put_many("c2", [row("indicator", 1, 10, x=1)], contributor=ORG)
+    assert conflict[0].date_added is None and not conflict[0].accepted
+    assert s.get(row("indicator", 1, 10).id, collection="c1").date_added == first[0].date_added
+    assert s.get(row("indicator", 1, 10).id).date_added == first[0].date_added
+    assert s.get(row("indicator", 1, 10).id, collection="c2").date_added == linked[0].date_added
+
+
+def test_conflicts_and_duplicates_inside_one_batch(backend: Backend) -> None:
+    s = backend.store
+    batch = [row("indicator", 1, 10), row("indicator", 1, 10, a=1), row("indicator", 1, 10), row("tool", 2, 1)]
+    assert statuses(s, "c1", batch) == ["added", "conflict", "duplicate", "added"]
+    assert s.get(row("indicator", 1, 10).id).canonical == row("indicator", 1, 10).canonical
+    assert s.stats().versions == 2
+
+
+def test_idempotent(backend: Backend) -> None:
+    s = backend.store
+    batch = [row("indicator", n, v) for n in range(5) for v in (1, 2)]
+    statuses(s, "c", batch)
+    before = s.query(Query(collection="c", versions=(ALL,)))
+    assert set(statuses(s, "c", batch)) == {"duplicate"}
+    after = s.query(Query(collection="c", versions=(ALL,)))
+    assert before.items == after.items
+    assert s.stats().versions == 10
+
+
+def test_revocation_is_final(backend: Backend) -> None:
+    s = backend.store
+    oid = row("indicator", 1, 10).id
+    assert statuses(s, "c", [row("indicator", 1, 10), row("indicator", 1, 20, revoked=True)]) == ["added"] * 2
+    assert s.is_revoked(oid)
+    assert not s.is_revoked(row("indicator", 2, 1).id)
+    assert statuses(s, "c", [row("indicator", 1, 30)]) == ["revoked"]
+    assert statuses(s, "other", [row("indicator", 1, 30)]) == ["revoked"]
+    # An older version arriving late is still stored; the revoked version itself links elsewhere.
+    assert statuses(s, "c", [row("indicator", 1, 15)]) == ["added"]
+    assert statuses(s, "other", [row("indicator", 1, 20, revoked=True)]) == ["linked"]
+    assert [v.version for v in s.versions(oid)] == [10, 15, 20]
+    assert s.get(oid).revoked
+
+
+def test_revocation_inside_one_batch(backend: Backend) -> None:
+    s = backend.store
+    batch = [row("indicator", 1, 20, revoked=True), row("indicator", 1, 30), row("indicator", 1, 5)]
+    assert statuses(s, "c", batch) == ["added", "revoked", "added"]
+    # A revoked version older than the stored revocation moves the line back.
+    assert statuses(s, "c", [row("indicator", 1, 10, revoked=True), row("indicator", 1, 15)]) == [
+        "added",
+        "revoked",
+    ]
+
+
+def test_refusals_do_not_stop_the_batch(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", 1, 10, revoked=True), row("malware", 2, 1)])
+    batch = [row("malware", 2, 1, x=2), row("indicator", 1, 11), row("tool", 3, 1)]
+    assert statuses(s, "c", batch) == ["conflict", "revoked", "added"]
+
+
+def test_error_rolls_back_the_whole_batch(backend: Backend) -> None:
+    s = backend.store
+
+    def rows() -> object:
+        yield row("indicator", 1, 10)
+        raise RuntimeError("the producer failed")
+
+    with pytest.raises(RuntimeError):
+        s.put_many("c", rows(), contributor=ORG)  # type: ignore[arg-type]
+    assert s.stats().versions == 0
+
+
+def test_contributor_is_kept(backend: Backend) -> None:
+    s = backend.store
+    s.put_many("c", [row("indicator", 1, 10)], contributor="identity--one")
+    s.put_many("d", [row("indicator", 1, 10)], contributor="identity--two")
+    assert s.get(row("indicator", 1, 10).id, collection="d").contributor == "identity--one"
+
+
+# get, versions, stats --------------------------------------------------------------------------------------
+
+
+def test_get_and_versions(backend: Backend) -> None:
+    s = backend.store
+    r10 = row("indicator", 1, 10, object_marking_refs=["marking-definition--x"], created_by_ref="identity--y")
+    statuses(s, "c", [row("indicator", 1, 30), r10, row("indicator", 1, 20)])
+    statuses(s, "d", [r10])
+    oid = r10.id
+    got = s.get(oid, 10)
+    assert (got.canonical, got.digest, got.marking_refs, got.created_by_ref) == (
+        r10.canonical,
+        r10.digest,
+        ("marking-definition--x",),
+        "identity--y",
+    )
+    assert (got.type, got.spec_version, got.created, got.revoked, got.collection) == (
+        "indicator",
+        "2.1",
+        10,
+        False,
+        None,
+    )
+    assert s.get(oid).version == 30
+    assert s.get(oid, collection="d").version == 10
+    assert s.get(oid, collection="d").collection == "d"
+    assert [v.version for v in s.versions(oid)] == [10, 20, 30]
+    assert [v.version for v in s.versions(oid, collection="d")] == [10]
+    assert s.versions("indicator--nope") == []
+    for args, kwargs in [(("indicator--nope",), {}), ((oid, 11), {}), ((oid, 30), {"collection": "d"})]:
+        with pytest.raises(NotFound):
+            s.get(*args, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        s.get(oid, collection="nowhere")
+
+
+def test_stats(backend: Backend) -> None:
+    s = backend.store
+    assert s.stats().objects == 0 and s.stats().versions == 0 and s.stats().collections == {}
+    statuses(s, "c", [row("indicator", 1, 1), row("indicator", 1, 2), row("malware", 2, 1)])
+    statuses(s, "d", [row("malware", 2, 1)])
+    st = s.stats()
+    assert (st.objects, st.versions) == (2, 3)
+    assert st.collections == {"c": 3, "d": 1}
+    assert st.types == {"indicator": 2, "malware": 1}
+
+
+# query ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded(backend: Backend) -> Store:
+    """c: indicator 1 (v1, v2, v3), malware 2 (v1), indicator 3 (v5, revoked v6), tool 4 (v1, spec 2.0);
+    d: indicator 1 v2 only, and indicator 5 v1."""
+    s = backend.store
+    statuses(s, "c", [row("indicator", 1, 1), row("indicator", 1, 3), row("malware", 2, 1)])
+    statuses(s, "c", [row("indicator", 1, 2), row("indicator", 3, 5), row("indicator", 3, 6, revoked=True)])
+    statuses(s, "c", [row("tool", 4, 1, spec_version="2.0")])
+    statuses(s, "d", [row("indicator", 1, 2), row("indicator", 5, 1)])
+    return s
+
+
+def q(store: Store, **kw: object) -> list[tuple[int, int]]:
+    return keys(store.query(Query(**kw)).items)  # type: ignore[arg-type]
+
+
+def test_query_order_and_default_last(loaded: Store) -> None:
+    assert q(loaded, collection="c", versions=(ALL,)) == [(1, 1), (1, 3), (2, 1), (1, 2), (3, 5), (3, 6), (4, 1)]
+    assert q(loaded, collection="c") == [(1, 3), (2, 1), (3, 6), (4, 1)]
+    assert q(loaded, collection="c", versions=()) == q(loaded, collection="c", versions=(ALL,))
+
+
+def test_query_first_last_specific_and_union(loaded: Store) -> None:
+    assert q(loaded, collection="c", versions=(FIRST,)) == [(1, 1), (2, 1), (3, 5), (4, 1)]
+    assert q(loaded, collection="c", versions=(2,)) == [(1, 2)]
+    assert q(loaded, collection="c", versions=(FIRST, 2)) == [(1, 1), (2, 1), (1, 2), (3, 5), (4, 1)]
+    assert q(loaded, collection="c", versions=(FIRST, LAST)) == [
+        (1, 1),
+        (1, 3),
+        (2, 1),
+        (3, 5),
+        (3, 6),
+        (4, 1),
+    ]
+    assert q(loaded, collection="c", versions=(LAST, ALL)) == q(loaded, collection="c", versions=(ALL,))
+    assert q(loaded, collection="c", versions=(2, 6, 99)) == [(1, 2), (3, 6)]
+
+
+def test_first_and_last_are_per_collection(loaded: Store) -> None:
+    assert q(loaded, collection="d", versions=(FIRST,)) == [(1, 2), (5, 1)]
+    assert q(loaded, collection="d", versions=(LAST,)) == [(1, 2), (5, 1)]
+    # Across the whole store, ordered by when each version was first stored.
+    assert q(loaded, versions=(LAST,)) == [(1, 3), (2, 1), (3, 6), (4, 1), (5, 1)]
+    assert q(loaded, versions=(FIRST,)) == [(1, 1), (2, 1), (3, 5), (4, 1), (5, 1)]
+    assert len(q(loaded, versions=(ALL,))) == 8
+
+
+def test_first_and_last_move_when_versions_arrive_late(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", 1, 5)])
+    statuses(s, "c", [row("indicator", 1, 9), row("indicator", 1, 1)])
+    statuses(s, "c", [row("indicator", 1, 7)])
+    assert q(s, collection="c", versions=(FIRST,)) == [(1, 1)]
+    assert q(s, collection="c", versions=(LAST,)) == [(1, 9)]
+    assert q(s, versions=(FIRST, LAST)) == [(1, 9), (1, 1)]
+    statuses(s, "d", [row("indicator", 1, 7)])
+    statuses(s, "d", [row("indicator", 1, 5)])
+    assert q(s, collection="d", versions=(FIRST,)) == [(1, 5)]
+    assert q(s, collection="d", versions=(LAST,)) == [(1, 7)]
+
+
+def test_query_filters(loaded: Store) -> None:
+    ind1, ind3 = row("indicator", 1, 0).id, row("indicator", 3, 0).id
+    assert q(loaded, collection="c", ids=(ind1,), versions=(ALL,)) == [(1, 1), (1, 3), (1, 2)]
+    assert q(loaded, collection="c", ids=(ind1, ind3)) == [(1, 3), (3, 6)]
+    assert q(loaded, collection="c", types=("malware", "tool")) == [(2, 1), (4, 1)]
+    assert q(loaded, collection="c", types=("indicator",)) == [(1, 3), (3, 6)]
+    assert q(loaded, collection="c", spec_versions=("2.0",)) == [(4, 1)]
+    assert q(loaded, collection="c", spec_versions=("2.1", "2.0"), types=("tool",)) == [(4, 1)]
+    assert q(loaded, collection="c", include_revoked=False) == [(1, 3), (2, 1), (4, 1)]
+    assert q(loaded, collection="c", include_revoked=False, versions=(ALL,), ids=(ind3,)) == []
+    assert q(loaded, collection="nowhere") == []
+    assert q(loaded, collection="c", ids=("indicator--nope",)) == []
+
+
+def test_query_added_after(loaded: Store) -> None:
+    items = loaded.query(Query(collection="c", versions=(ALL,))).items
+    t = items[2].date_added
+    assert q(loaded, collection="c", versions=(ALL,), added_after=t) == [(1, 2), (3, 5), (3, 6), (4, 1)]
+    assert q(loaded, collection="c", added_after=t) == [(3, 6), (4, 1)]
+    assert q(loaded, collection="c", added_after=items[-1].date_added) == []
+    assert q(loaded, collection="c", added_after=0, types=("indicator",), versions=(FIRST,)) == [(1, 1), (3, 5)]
+    every = loaded.query(Query(versions=(ALL,), limit=1000)).items
+    assert [i.date_added for i in every] == sorted(i.date_added for i in every)
+    assert len({i.date_added for i in every}) == len(every)
+
+
+def test_query_items_say_where_they_were_read(loaded: Store) -> None:
+    assert {i.collection for i in loaded.query(Query(collection="d")).items} == {"d"}
+    assert {i.collection for i in loaded.query(Query()).items} == {None}
+
+
+# paging --------------------------------------------------------------------------------------------------
+
+
+def test_paging_has_no_gap_and_no_duplicate(backend: Backend) -> None:
+    s = backend.store
+    for start in range(0, 300, 50):
+        rows = [row("indicator" if n % 3 else "malware", n, 1 + n % 2) for n in range(start, start + 50)]
+        statuses(s, "c", rows)
+    statuses(s, "c", [row("indicator", n, 7) for n in range(0, 300, 7) if n % 3])
+    for query in [
+        Query(collection="c", versions=(ALL,), limit=7),
+        Query(collection="c", limit=13),
+        Query(collection="c", types=("malware",), limit=1),
+        Query(versions=(FIRST,), limit=11),
+        Query(collection="c", versions=(FIRST, 7), limit=17, include_revoked=False),
+    ]:
+        full = q(s, **{**_fields(query), "limit": 10_000})
+        assert everything(s, query) == full
+        assert len(full) == len(set(full))
+    assert len(everything(s, Query(collection="c", versions=(ALL,), limit=7))) == 300 + 28
+
+
+def test_page_flags(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", n, 1) for n in range(4)])
+    page = s.query(Query(collection="c", limit=4))
+    assert len(page.items) == 4 and not page.more and page.next_cursor is None
+    page = s.query(Query(collection="c", limit=3))
+    assert page.more and page.next_cursor
+    last = s.query(Query(collection="c", limit=3, cursor=page.next_cursor))
+    assert keys(last.items) == [(3, 1)] and not last.more and last.next_cursor is None
+    # More rows added later show up after the cursor.
+    statuses(s, "c", [row("indicator", 9, 1)])
+    assert keys(s.query(Query(collection="c", limit=3, cursor=page.next_cursor)).items) == [(3, 1), (9, 1)]
+
+
+def test_paging_while_another_thread_inserts(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", n, 1) for n in range(50)])
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            n = 1000
+            while not stop.is_set() and n < 1200:
+                statuses(s, "c", [row("indicator", n + k, 1) for k in range(5)])
+                n += 5
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen: list[tuple[int, int]] = []
+    dates: list[int] = []
+    try:
+        page = s.query(Query(collection="c", limit=9))
+        while True:
+            seen += keys(page.items)
+            dates += [i.date_added for i in page.items]
+            if not page.more:
+                break
+            page = s.query(Query(collection="c", limit=9, cursor=page.next_cursor))
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert len(seen) == len(set(seen)) and dates == sorted(dates)
+    # Every row that existed when paging finished and was added before the last seen one was seen.
+    committed = s.query(Query(collection="c", limit=10_000)).items
+    expected = [(int(i.id[-12:]), i.version) for i in committed if i.date_added <= dates[-1]]
+    assert seen == expected
+
+
+@pytest.mark.parametrize("garbage", ["", "x", "p1.", "p1.!!!!", "p1.ZGFiYw", "p1." + "A" * 80, "a" * 20, "p2.ZDEw"])
+def test_garbage_cursor(backend: Backend, garbage: str) -> None:
+    with pytest.raises(InvalidCursor) as info:
+        backend.store.query(Query(collection="c", cursor=garbage))
+    assert isinstance(info.value, Error)
+    assert "cursor" in info.value.diagnostics()
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_bad_limit(backend: Backend, limit: int) -> None:
+    with pytest.raises(InvalidQuery):
+        backend.store.query(Query(limit=limit))

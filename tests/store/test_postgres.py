@@ -1,0 +1,108 @@
+"""PostgreSQL specifics: date_added order under concurrent writers (threads and processes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from tests.conformance.conftest import postgres_schema, row
+
+from phalanx.store import Query, Store, VersionFilter, open_backend
+
+pytestmark = pytest.mark.postgres
+ALL = (VersionFilter.ALL,)
+
+
+def _follow(store: Store, done: threading.Event) -> list[tuple[str, int]]:
+    """Read the collection like a TAXII poller: page forward from the last cursor until the writers stop.
+    A date_added that became visible after a larger one would be skipped: the caller checks for that."""
+    seen: list[tuple[str, int]] = []
+    cursor: str | None = None
+    after: int | None = None
+    while True:
+        finished = done.is_set()
+        page = store.query(Query(collection="c", versions=ALL, limit=7, cursor=cursor, added_after=after))
+        seen += [(i.id, i.date_added) for i in page.items]
+        if page.items:
+            after = page.items[-1].date_added
+            cursor = None
+        if not page.more and finished:
+            return seen
+
+
+def _check(store: Store, seen: list[tuple[str, int]], expected: int) -> None:
+    final = [(i.id, i.date_added) for i in store.query(Query(collection="c", versions=ALL, limit=100_000)).items]
+    assert len(final) == expected
+    assert seen == final, "the poller missed rows: a smaller date_added became visible after a larger one"
+
+
+def test_date_added_order_with_concurrent_threads() -> None:
+    with postgres_schema() as url, open_backend(url, upgrade=True) as backend:
+        store = backend.store
+        done = threading.Event()
+
+        def writer(k: int) -> None:
+            for b in range(25):
+                store.put_many("c", [row("indicator", k * 10_000 + b * 4 + i, 1) for i in range(4)], contributor="x")
+
+        writers = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+        for t in writers:
+            t.start()
+        result: list[list[tuple[str, int]]] = []
+        reader = threading.Thread(target=lambda: result.append(_follow(store, done)))
+        reader.start()
+        for t in writers:
+            t.join()
+        done.set()
+        reader.join()
+        _check(store, result[0], 6 * 25 * 4)
+
+
+_CHILD = """
+import sys
+from phalanx.store import open_backend
+from tests.conformance.conftest import row
+with open_backend(sys.argv[1]) as b:
+    for n in range(40):
+        b.store.put_many("c", [row("indicator", int(sys.argv[2]) * 10_000 + n * 3 + i, 1) for i in range(3)],
+                         contributor="identity--p")
+"""
+
+
+def test_date_added_order_with_concurrent_processes() -> None:
+    with postgres_schema() as url, open_backend(url, upgrade=True) as backend:
+        root = Path(__file__).resolve().parents[2]
+        done = threading.Event()
+        result: list[list[tuple[str, int]]] = []
+        reader = threading.Thread(target=lambda: result.append(_follow(backend.store, done)))
+        reader.start()
+        procs = [subprocess.Popen([sys.executable, "-c", _CHILD, url, str(k)], cwd=root) for k in range(4)]
+        codes = [p.wait(timeout=120) for p in procs]
+        done.set()
+        reader.join()
+        assert codes == [0, 0, 0, 0]
+        _check(backend.store, result[0], 4 * 40 * 3)
+
+
+def test_same_object_from_concurrent_writers_is_added_once() -> None:
+    with postgres_schema() as url, open_backend(url, upgrade=True) as backend:
+        store = backend.store
+        statuses: list[str] = []
+        lock = threading.Lock()
+
+        def writer() -> None:
+            for v in range(10):
+                got = store.put_many("c", [row("indicator", 1, v)], contributor="x")
+                with lock:
+                    statuses.append(got[0].status.value)
+
+        threads = [threading.Thread(target=writer) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == ["added"] * 10 + ["duplicate"] * 40
+        assert store.get(row("indicator", 1, 0).id).version == 9

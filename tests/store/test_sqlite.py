@@ -1,0 +1,84 @@
+"""SQLite specifics: the writer thread under many concurrent callers, WAL, several processes on one file."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from tests.conformance.conftest import row
+
+from phalanx.errors import StoreError
+from phalanx.store import PutStatus, Query, VersionFilter, open_backend
+
+
+def test_settings(tmp_path: Path) -> None:
+    with open_backend(f"sqlite:///{tmp_path}/s.db", upgrade=True):
+        conn = sqlite3.connect(tmp_path / "s.db")
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()
+    with pytest.raises(StoreError):
+        open_backend(f"sqlite:///{tmp_path}/s.db?synchronous=sometimes")
+    with open_backend(f"sqlite:///{tmp_path}/s.db?synchronous=full") as backend:
+        assert backend.store.stats().versions == 0
+
+
+def test_writer_thread_under_concurrent_callers(tmp_path: Path) -> None:
+    with open_backend(f"sqlite:///{tmp_path}/w.db", upgrade=True) as backend:
+        store = backend.store
+        results: dict[int, list[PutStatus]] = {}
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def caller(k: int) -> None:
+            try:
+                barrier.wait()
+                statuses = []
+                for b in range(10):
+                    # Every caller also re-sends an object shared by all: exactly one ADDED wins.
+                    batch = [row("indicator", 10_000 + k * 100 + b * 10 + i, 1) for i in range(10)]
+                    batch.append(row("indicator", 1, b))
+                    statuses += [r.status for r in store.put_many("c", batch, contributor="identity--a")]
+                    store.query(Query(collection="c", limit=5))
+                results[k] = statuses
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=caller, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        flat = [s for statuses in results.values() for s in statuses]
+        assert flat.count(PutStatus.ADDED) == 8 * 100 + 10
+        assert flat.count(PutStatus.DUPLICATE) == 7 * 10
+        items = store.query(Query(collection="c", versions=(VersionFilter.ALL,), limit=10_000)).items
+        assert len(items) == 810
+        dates = [i.date_added for i in items]
+        assert dates == sorted(dates) and len(set(dates)) == len(dates)
+
+
+_CHILD = """
+import sys
+from phalanx.store import open_backend
+from tests.conformance.conftest import row
+with open_backend(sys.argv[1]) as b:
+    for n in range(20):
+        b.store.put_many("c", [row("indicator", int(sys.argv[2]) * 1000 + n * 5 + i, 1) for i in range(5)],
+                         contributor="identity--p")
+"""
+
+
+def test_several_processes_on_one_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/p.db"
+    with open_backend(url, upgrade=True) as backend:
+        root = Path(__file__).resolve().parents[2]
+        procs = [subprocess.Popen([sys.executable, "-c", _CHILD, url, str(k)], cwd=root) for k in range(3)]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+        items = backend.store.query(Query(collection="c", limit=1000)).items
+        assert len(items) == 300
+        assert len({i.date_added for i in items}) == 300
