@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from tests.conformance.conftest import postgres_schema
 from tests.support import INDICATOR, OASIS, bundle
 
 from phalanx.cli import cli
@@ -111,3 +112,18 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Usage:" in result.output and len(result.output.splitlines()) > 3, path
+
+
+def test_a_node_on_postgresql(tmp_path: Path) -> None:
+    with postgres_schema() as url:
+        home = tmp_path / "pg-node"
+        run(home, "init", "--database", url)
+        assert "database_url" in (home / "phalanx.toml").read_text()
+        run(home, "community", "add", "isac")
+        run(home, "org", "add", "ACME CERT")
+        run(home, "community", "join", "isac", "ACME CERT")
+        source = tmp_path / "in.json"
+        source.write_bytes(bundle(INDICATOR))
+        assert "1 accepted (1 new)" in run(home, "import", "--org", "ACME CERT", str(source)).stdout
+        stats = json.loads(run(home, "stats", "--json").output)
+        assert stats["database"] == "postgresql" and stats["versions"] == 1
