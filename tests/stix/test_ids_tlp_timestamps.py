@@ -7,7 +7,15 @@ import uuid
 import pytest
 import stix2
 
-from phalanx.stix import Tlp, deterministic_id, format_micros, parse_micros, tlp_marking_definition, tlp_of
+from phalanx.stix import (
+    Tlp,
+    deterministic_id,
+    format_micros,
+    is_identifier,
+    parse_micros,
+    tlp_marking_definition,
+    tlp_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +97,16 @@ def test_bad_timestamps_are_refused(text: str) -> None:
 def test_format_round_trips() -> None:
     assert format_micros(1459973028123456) == "2016-04-06T20:03:48.123456Z"
     assert parse_micros(format_micros(1459973028123456)) == 1459973028123456
+
+
+@pytest.mark.parametrize("text", ["2016-01-01T00:00:00Z\n", "\u0662\u0660\u0661\u0666-01-01T00:00:00Z"])
+def test_timestamps_refuse_trailing_newlines_and_non_ascii_digits(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_micros(text)
+
+
+def test_identifiers_are_matched_whole() -> None:
+    good = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+    assert is_identifier(good, "indicator")
+    assert not is_identifier(good + "\n")
+    assert not is_identifier(good, "malware")

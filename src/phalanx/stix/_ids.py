@@ -25,8 +25,8 @@ from ._json import canonical
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 
 IDENTIFIER_RE = re.compile(
-    r"^([a-z0-9][a-z0-9-]*[a-z0-9]|[a-z0-9])--"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+    r"([a-z0-9][a-z0-9-]*[a-z0-9]|[a-z0-9])--"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 )
 
 ID_CONTRIBUTING_PROPERTIES: Mapping[str, tuple[str, ...]] = {
@@ -57,7 +57,7 @@ _HASH_PREFERENCE = ("MD5", "SHA-1", "SHA-256", "SHA-512")
 
 def is_identifier(value: object, type_: str | None = None) -> bool:
     """Whether ``value`` is a STIX identifier (of ``type_``, when given)."""
-    if not isinstance(value, str) or IDENTIFIER_RE.match(value) is None:
+    if not isinstance(value, str) or IDENTIFIER_RE.fullmatch(value) is None:
         return False
     return type_ is None or value.startswith(type_ + "--")
 

@@ -171,7 +171,7 @@ def _objects_of(value: Any, mode: Mode, limits: Limits) -> Iterator[Parsed]:
 def _bundle_objects(bundle: dict[str, Any]) -> list[Any]:
     bundle_id = bundle.get("id", "")
     problems: list[Violation] = []
-    if not (isinstance(bundle_id, str) and IDENTIFIER_RE.match(bundle_id) and bundle_id.startswith("bundle--")):
+    if not (isinstance(bundle_id, str) and IDENTIFIER_RE.fullmatch(bundle_id) and bundle_id.startswith("bundle--")):
         problems.append(Violation(str(bundle_id), "id", "identifier-format", "a bundle needs an id bundle--<uuid>"))
     objects: Any = bundle.get("objects", [])
     if not isinstance(objects, list):

@@ -13,14 +13,14 @@ import time
 from datetime import UTC, datetime
 
 TIMESTAMP_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z"
 )
 _EPOCH_DAYS = datetime(1970, 1, 1).toordinal()
 
 
 def parse_micros(text: str) -> int:
     """Microseconds since the epoch, or ``ValueError`` if ``text`` is not a STIX timestamp."""
-    match = TIMESTAMP_RE.match(text)
+    match = TIMESTAMP_RE.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not an RFC 3339 UTC timestamp like 2024-01-31T12:00:00.000Z")
     year, month, day, hour, minute, second, fraction = match.groups()
