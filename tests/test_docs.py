@@ -35,7 +35,8 @@ def test_every_endpoint_is_documented() -> None:
         node.close()
     assert routes
     for route in routes:
-        assert f"`GET {route.path}`" in text, route.path
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            assert f"`{method} {route.path}`" in text, (method, route.path)
 
 
 def test_readme_shows_the_two_commands() -> None:

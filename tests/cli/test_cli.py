@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from tests.conformance.conftest import postgres_schema
-from tests.support import INDICATOR, OASIS, bundle
 
 from phalanx.cli import cli
+from tests.conformance.conftest import postgres_schema
+from tests.support import INDICATOR, OASIS, bundle
 
 
 def run(home: Path, *args: str, ok: bool = True) -> Result:

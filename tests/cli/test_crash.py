@@ -9,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import INDICATOR
-
 from phalanx.config import Settings
 from phalanx.service import Node
 from phalanx.store import Query, VersionFilter
+from tests.support import INDICATOR
 
 
 def write_indicators(path: Path, count: int) -> list[str]:

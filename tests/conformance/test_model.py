@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conformance.conftest import fresh_backend, postgres_or_skip, row
 
 from phalanx.store import Query, Store, VersionFilter, VersionRow
+from tests.conformance.conftest import fresh_backend, postgres_or_skip, row
 
 TYPES = ("indicator", "malware")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from tests.conformance.conftest import row
 
 from phalanx.errors import Error, NotFound
 from phalanx.store import (
@@ -17,6 +16,7 @@ from phalanx.store import (
     Store,
     VersionFilter,
 )
+from tests.conformance.conftest import row
 
 ORG = "identity--00000000-0000-4000-8000-0000000000aa"
 FIRST, LAST, ALL = VersionFilter.FIRST, VersionFilter.LAST, VersionFilter.ALL

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.support import INDICATOR, OASIS, World, bundle, make_world
 
 from phalanx.config import Settings
 from phalanx.errors import InputTooLarge, InvalidJSON, InvalidSTIX, NotFound, PermissionDenied
 from phalanx.store import Query, VersionFilter
+from tests.support import INDICATOR, OASIS, World, bundle, make_world
 
 
 def test_every_oasis_example_is_accepted(world: World) -> None:

@@ -8,12 +8,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from tests.conformance.conftest import postgres_schema, row
 
 from phalanx.errors import ConfigError, Error, StoreError
 from phalanx.identity._model import Community
 from phalanx.store import Query, open_backend
 from phalanx.store._migrations import load_migrations, split_statements
+from tests.conformance.conftest import postgres_schema, row
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

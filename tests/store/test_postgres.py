@@ -8,9 +8,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.conformance.conftest import postgres_schema, row
 
 from phalanx.store import Query, Store, VersionFilter, open_backend
+from tests.conformance.conftest import postgres_schema, row
 
 pytestmark = pytest.mark.postgres
 ALL = (VersionFilter.ALL,)

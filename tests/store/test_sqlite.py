@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.conformance.conftest import row
 
 from phalanx.errors import StoreError
 from phalanx.store import PutStatus, Query, VersionFilter, open_backend
+from tests.conformance.conftest import row
 
 
 def test_settings(tmp_path: Path) -> None:

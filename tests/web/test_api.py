@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
-from tests.support import INDICATOR, World, bundle, make_world
 
 from phalanx.config import Settings
 from phalanx.identity import Role
 from phalanx.web import create_app
+from tests.support import INDICATOR, World, bundle, make_world
 
 
 @pytest.fixture
@@ -117,3 +117,50 @@ def test_bad_parameters_get_400_with_a_hint(world: World, client: TestClient, qu
     response = client.get(f"/api/v1/collections/isac/objects?{query}", headers=key_for(world, world.globex.id))
     assert response.status_code == 400
     assert response.json()["hint"]
+
+
+def test_post_shares_objects_with_a_result_for_each(world: World, client: TestClient) -> None:
+    headers = key_for(world, world.acme.id, Role.CONTRIBUTOR)
+    broken = dict(INDICATOR, id="indicator--0f3c8c1b-0cce-4b0c-8b5e-0c1f9a55d6aa", confidence=300)
+    response = client.post("/api/v1/collections/isac/objects", content=bundle(INDICATOR, broken), headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["refused"]) == (1, 1)
+    assert body["results"][0] == {"index": 0, "id": INDICATOR["id"], "outcome": "accepted", "detail": "added"}
+    assert body["results"][1]["outcome"] == "refused" and "confidence" in body["results"][1]["detail"]
+    read = client.get("/api/v1/collections/isac/objects", headers=key_for(world, world.globex.id)).json()
+    assert [o["id"] for o in read["objects"]] == [INDICATOR["id"]]
+
+
+@pytest.mark.parametrize(("content", "status", "title"), [
+    (b"{not json", 400, "InvalidJSON"),
+    (b"\xff\xfe\xfa", 400, "InvalidJSON"),
+    (b'{"type": "bundle", "id": "x", "objects": []}', 400, "InvalidSTIX"),
+    (b"[" * 1100 + b"]" * 1100, 413, "InputTooLarge"),
+])
+def test_post_refuses_bad_documents_and_keeps_serving(world: World, client: TestClient, content: bytes,
+                                                      status: int, title: str) -> None:
+    headers = key_for(world, world.acme.id, Role.CONTRIBUTOR)
+    response = client.post("/api/v1/collections/isac/objects", content=content, headers=headers)
+    assert response.status_code == status and response.json()["title"] == title
+    assert world.node.backend.store.stats().versions == 0
+    assert client.get("/health").status_code == 200
+
+
+def test_post_caps_the_body(world: World) -> None:
+    small = make_world(Settings(database_url="memory://", max_document_bytes=1000))
+    try:
+        with TestClient(create_app(small.node)) as c:
+            headers = key_for(small, small.acme.id, Role.CONTRIBUTOR)
+            response = c.post("/api/v1/collections/isac/objects", content=b" " * 5000, headers=headers)
+            assert response.status_code == 413 and "limit is 1000 bytes" in response.json()["description"]
+    finally:
+        small.node.close()
+
+
+def test_post_needs_a_contributing_member(world: World, client: TestClient) -> None:
+    for org_id, role in ((world.globex.id, Role.READER), (world.outsider.id, Role.CONTRIBUTOR)):
+        response = client.post("/api/v1/collections/isac/objects", content=bundle(INDICATOR),
+                               headers=key_for(world, org_id, role))
+        assert response.status_code == 403
+    assert world.node.backend.store.stats().versions == 0

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import PermissionDenied
-from ..identity import Actor, Directory
+from ..identity import Actor, Collection, Directory
 from ..policy import may_read, require
 from ..store import Page, Query, Store, StoredVersion
 
@@ -20,6 +20,15 @@ class Reader:
         self._store = store
         self._directory = directory
         self._settings = settings
+
+    def collections(self, actor: Actor) -> list[Collection]:
+        """The collections ``actor`` may read."""
+        visible = []
+        for collection in self._directory.list_collections():
+            members = set(self._directory.members(collection.community))
+            if may_read(actor, community=collection.community, members=members).allowed:
+                visible.append(collection)
+        return visible
 
     def page(self, actor: Actor, query: Query) -> Page:
         """One page of ``query.collection`` as ``actor`` may see it. The collection is required."""

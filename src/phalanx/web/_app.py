@@ -4,6 +4,7 @@
     GET /api/v1/collections                       the collections the caller may read
     GET /api/v1/collections/{ref}/objects         a page of objects (filters: type, id, version,
                                                   spec_version, added_after, limit, next)
+    POST /api/v1/collections/{ref}/objects        share a bundle, object, array or JSON lines
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import AuthenticationError, Error, NotFound, PermissionDenied
+from ..errors import AuthenticationError, Error, InputTooLarge, NotFound, PermissionDenied
 from ..identity import Actor
-from ..policy import may_read
 from ..service import Node
 from ..stix import format_micros
 from ..stix._json import dumps
-from ._params import query_from_params
+from ._params import InvalidParameter, query_from_params
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -34,9 +34,21 @@ def _json(payload: object, status: int = 200) -> Response:
     return Response(dumps(payload), status_code=status, media_type="application/json")
 
 
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise InvalidParameter(f"tolerant={value!r} must be true or false")
+
+
 def _error(exc: Error) -> Response:
     status = 400
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, InputTooLarge):
+        status = 413
+    elif isinstance(exc, AuthenticationError):
         status = 401
     elif isinstance(exc, PermissionDenied):
         status = 403
@@ -71,18 +83,38 @@ def create_app(node: Node) -> Starlette:
         return _json({"status": "ok", "version": __version__})
 
     async def collections(request: Request, actor: Actor) -> Response:
-        def visible() -> list[dict[str, str]]:
-            out: list[dict[str, str]] = []
-            for c in node.admin.collections():
-                members = {o.id for o in node.admin.members(c.community)}
-                if may_read(actor, community=c.community, members=members).allowed:
-                    out.append({"id": c.id, "title": c.title, "description": c.description,
-                                "community": c.community})
-            return out
+        visible = await run_in_threadpool(node.reader.collections, actor)
+        return _json({"collections": [
+            {"id": c.id, "title": c.title, "description": c.description, "community": c.community}
+            for c in visible
+        ]})
 
-        return _json({"collections": await run_in_threadpool(visible)})
+    async def add_objects(request: Request, actor: Actor) -> Response:
+        limit = node.settings.max_document_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise InputTooLarge(f"the request body is {declared} bytes; the limit is {limit} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise InputTooLarge(f"the request body exceeds the limit of {limit} bytes")
+        tolerant = _flag(request.query_params.get("tolerant"))
+        results = await run_in_threadpool(node.ingest.document, actor, request.path_params["ref"], bytes(body),
+                                          tolerant=tolerant)
+        return _json({
+            "accepted": sum(r.outcome == "accepted" for r in results),
+            "refused": sum(r.outcome == "refused" for r in results),
+            "results": [
+                {"index": r.index, "id": r.id, "outcome": r.outcome, "detail": r.detail,
+                 **({"warnings": list(r.warnings)} if r.warnings else {})}
+                for r in results
+            ],
+        })
 
     async def objects(request: Request, actor: Actor) -> Response:
+        if request.method == "POST":
+            return await add_objects(request, actor)
         query = query_from_params(request.path_params["ref"], request.query_params,
                                   default_limit=min(100, node.settings.page_size_max))
         page = await run_in_threadpool(node.reader.page, actor, query)
@@ -98,5 +130,5 @@ def create_app(node: Node) -> Starlette:
     return Starlette(routes=[
         Route("/health", health),
         Route("/api/v1/collections", guarded(collections)),
-        Route("/api/v1/collections/{ref}/objects", guarded(objects)),
+        Route("/api/v1/collections/{ref}/objects", guarded(objects), methods=["GET", "POST"]),
     ])
