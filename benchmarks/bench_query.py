@@ -7,7 +7,9 @@
 Data: the 1 M-object SQLite file that ``bench_import.py`` keeps (``benchmarks/.cache/query-1m.db``; made here
 through the same import when missing), and for PostgreSQL the same objects loaded into the schema
 ``bench_query`` (``open_backend(url + "?schema=bench_query")``) with ``store.put_many`` in batches of 5,000;
-the load is skipped when that schema already holds them.
+the load is skipped when that schema already holds them. When PostgreSQL has no planner statistics for those
+tables yet (autovacuum off, or not caught up after the load) the queries are timed in that state, then the
+script runs ANALYZE (what autovacuum would do) and times them again.
 
 Timed, through ``backend.store.query`` (the call behind ``phalanx export`` and the HTTP/TAXII objects
 endpoint): 200 first pages ``Query(collection=c, types=("indicator",), added_after=t, limit=100)`` with ``t``
@@ -181,6 +183,29 @@ def run_backend(name: str, node: Node, collection: str, queries: int, follow: in
     return name, held, list(time_queries(store, collection, starts, follow))
 
 
+def postgres_analyzed(url: str, schema: str) -> bool:
+    """Whether PostgreSQL holds planner statistics for the schema's ``versions`` and ``memberships``."""
+    import psycopg
+
+    with psycopg.connect(url.split("?", 1)[0]) as conn:
+        rows = conn.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = %s AND relname IN "
+            "('versions', 'memberships') AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)",
+            [schema],
+        ).fetchone()
+    return rows is not None and rows[0] == 2
+
+
+def postgres_analyze(url: str, schema: str) -> float:
+    import psycopg
+
+    start = time.perf_counter()
+    with psycopg.connect(url.split("?", 1)[0], autocommit=True) as conn:
+        for table_name in ("versions", "memberships"):
+            conn.execute(f'ANALYZE "{schema}"."{table_name}"')
+    return time.perf_counter() - start
+
+
 def run_peer(count: int, queries: int, seed: int) -> tuple[Timings, float]:
     import stix2
 
@@ -228,7 +253,18 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown backend {name!r}: use sqlite and/or postgresql")
         node, collection = openers[name]()
         try:
-            results.append(run_backend(name, node, collection, args.queries, args.follow, args.seed))
+            if name != "postgresql":
+                results.append(run_backend(name, node, collection, args.queries, args.follow, args.seed))
+                continue
+            if not postgres_analyzed(args.postgres, args.schema):
+                # A server without autovacuum (or a load it has not caught up with) has no statistics yet:
+                # measure that state too, then ANALYZE as autovacuum would and measure again.
+                print("PostgreSQL: no planner statistics for the benchmark tables (autovacuum off or behind)")
+                results.append(run_backend("postgresql (no ANALYZE)", node, collection, args.queries,
+                                           args.follow, args.seed))
+                print(f"ANALYZE versions, memberships: {postgres_analyze(args.postgres, args.schema):.1f} s")
+            results.append(run_backend("postgresql (analyzed)", node, collection, args.queries, args.follow,
+                                       args.seed))
         finally:
             node.close()
 

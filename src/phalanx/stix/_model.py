@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["Limits", "Mode", "Parsed", "Refused", "StixObject", "iter_jsonl", "parse_document"]
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -20,6 +20,7 @@ from ..errors import Error, InputTooLarge, InvalidJSON, InvalidSTIX, Violation
 from ._ids import IDENTIFIER_RE
 from ._json import canonical, digest, loads, measure
 from ._timestamps import parse_micros
+from ._upgrade import upgrade_from_20
 from ._validate import validate
 
 
@@ -64,7 +65,7 @@ class StixObject:
         return result
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> StixObject:
+    def from_dict(cls, data: dict[str, Any], *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> StixObject:
         """Validate ``data`` and build the object; raises ``InvalidSTIX`` or ``InputTooLarge``."""
         if not isinstance(data, dict):
             raise InvalidSTIX([Violation("", "", "not-an-object", "a STIX object must be a JSON object")])
@@ -72,9 +73,14 @@ class StixObject:
         depth, slow = measure(data)
         if depth > limits.max_depth:
             raise InputTooLarge(f"{data.get('id')}: nests {depth} levels deep; the limit is {limits.max_depth}")
+        upgraded = None
+        if mode is Mode.TOLERANT:
+            data, upgraded = upgrade_from_20(data)
         violations = validate(data, strict=mode is Mode.STRICT)
         if any(v.severity == "error" for v in violations):
             raise InvalidSTIX(violations)
+        if upgraded is not None:
+            violations.append(upgraded)
         text = canonical(data, slow=slow)
         created = parse_micros(data["created"]) if "created" in data else None
         modified = parse_micros(data["modified"]) if "modified" in data else None
@@ -161,17 +167,19 @@ def _objects_of(value: Any, mode: Mode, limits: Limits) -> Iterator[Parsed]:
     if isinstance(value, list):
         items: list[Any] = value
     elif isinstance(value, dict) and value.get("type") == "bundle":
-        items = _bundle_objects(value)
+        items = _bundle_objects(value, mode)
     else:
         items = [value]
     for index, item in enumerate(items):
         yield _one(item, index, mode, limits)
 
 
-def _bundle_objects(bundle: dict[str, Any]) -> list[Any]:
+def _bundle_objects(bundle: dict[str, Any], mode: Mode) -> list[Any]:
+    """The objects of a bundle. Its id only matters in strict mode: the envelope itself is never stored."""
     bundle_id = bundle.get("id", "")
     problems: list[Violation] = []
-    if not (isinstance(bundle_id, str) and IDENTIFIER_RE.fullmatch(bundle_id) and bundle_id.startswith("bundle--")):
+    well_formed = isinstance(bundle_id, str) and IDENTIFIER_RE.fullmatch(bundle_id) is not None
+    if mode is Mode.STRICT and not (well_formed and str(bundle_id).startswith("bundle--")):
         problems.append(Violation(str(bundle_id), "id", "identifier-format", "a bundle needs an id bundle--<uuid>"))
     objects: Any = bundle.get("objects", [])
     if not isinstance(objects, list):
