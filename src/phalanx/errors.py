@@ -22,6 +22,7 @@ __all__ = [
     "RevokedObject",
     "StoreError",
     "StoreUnavailable",
+    "UnreadableInput",
     "Violation",
 ]
 
@@ -57,6 +58,12 @@ class InvalidJSON(Error):
     """Input is not well-formed JSON (or not UTF-8)."""
 
     hint = "Send UTF-8 encoded JSON: a STIX bundle, one STIX object, or JSON lines (one object per line)."
+
+
+class UnreadableInput(Error):
+    """A file could not be read (missing, not readable, or not the compression its name says)."""
+
+    hint = "Check the file: .gz files must be gzip; other files are read as plain UTF-8 JSON or JSON lines."
 
 
 class InputTooLarge(Error):
@@ -127,10 +134,12 @@ class InvalidCursor(Error):
 
     hint = "Pass back the 'next' value of the previous page unchanged, or start again without a cursor."
 
+
 class InvalidQuery(Error):
     """A query asks for something the store cannot answer (a limit below 1, an unknown version filter)."""
 
     hint = "Fix the query: limit must be at least 1; versions are 'first', 'last', 'all' or timestamps."
+
 
 class NotFound(Error):
     """The thing asked for does not exist."""

@@ -127,3 +127,38 @@ def test_a_node_on_postgresql(tmp_path: Path) -> None:
         assert "1 accepted (1 new)" in run(home, "import", "--org", "ACME CERT", str(source)).stdout
         stats = json.loads(run(home, "stats", "--json").output)
         assert stats["database"] == "postgresql" and stats["versions"] == 1
+
+
+def test_users_and_their_keys(node_home: Path) -> None:
+    run(node_home, "user", "add", "alice", "--org", "ACME CERT", "--role", "contributor")
+    assert "alice" in run(node_home, "user", "list", "--org", "ACME CERT").output
+    key = run(node_home, "key", "create", "--user", "alice").stdout.strip()
+    assert key.startswith("phx_")
+    assert "contributor" in run(node_home, "key", "list").output
+    narrower = run(node_home, "key", "create", "--user", "alice", "--role", "reader")
+    assert narrower.exit_code == 0
+    wider = run(node_home, "key", "create", "--user", "alice", "--role", "admin", ok=False)
+    assert wider.exit_code == 1 and "cannot hold a key with role admin" in wider.stderr
+    neither = run(node_home, "key", "create", ok=False)
+    assert neither.exit_code == 1 and "--org" in neither.stderr
+
+
+@pytest.mark.parametrize("args", [["org", "add", "bad\udcffname"], ["org", "add", "X", "--sector", "\udcff"]])
+def test_names_that_are_not_utf8_are_refused(node_home: Path, args: list[str]) -> None:
+    result = run(node_home, *args, ok=False)
+    assert result.exit_code == 1 and "error:" in result.stderr
+
+
+def test_a_file_that_is_not_what_its_name_says(node_home: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "feed.jsonl.gz"
+    fake.write_bytes(b'{"not": "gzip"}\n')
+    result = run(node_home, "import", "--org", "ACME CERT", str(fake), ok=False)
+    assert result.exit_code == 1 and "cannot read" in result.stderr and "what to do" in result.stderr
+
+
+def test_import_on_behalf_of_a_non_member_is_refused(node_home: Path, tmp_path: Path) -> None:
+    run(node_home, "org", "add", "Outsider")
+    source = tmp_path / "in.json"
+    source.write_bytes(bundle(INDICATOR))
+    result = run(node_home, "import", "--org", "Outsider", str(source), ok=False)
+    assert result.exit_code == 1 and "not a member" in result.stderr

@@ -113,3 +113,19 @@ def test_tolerant_mode_keeps_custom_content(world: World) -> None:
     assert tolerant[0].outcome == "accepted"
     stored = json.loads(world.node.backend.store.get(INDICATOR["id"]).canonical)  # type: ignore[arg-type]
     assert stored["x_acme_score"] == 7
+
+
+def test_odd_custom_content_never_takes_its_batch_down(world: World) -> None:
+    custom = {"type": "x-acme-thing", "spec_version": "2.1", "id": "x-acme-thing--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22",
+              "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z",
+              "created_by_ref": {"a": 1}, "object_marking_refs": ["xxxxxxxxxx"]}
+    year_zero = dict(INDICATOR, id="indicator--1a3ead4e-6d47-4ccb-854c-a6a4f9d96b22",
+                     created="0000-01-01T00:00:00.000Z")
+    results = world.node.ingest.document(world.contributor, "isac", bundle(custom, year_zero, INDICATOR),
+                                         tolerant=True)
+    assert results[1].outcome == "refused"
+    assert results[2].outcome == "accepted"
+    accepted = [r.id for r in results if r.outcome == "accepted"]
+    for object_id in accepted:
+        world.node.backend.store.get(object_id)
+    assert world.node.backend.store.stats().versions == len(accepted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -164,3 +165,37 @@ def test_post_needs_a_contributing_member(world: World, client: TestClient) -> N
                                headers=key_for(world, org_id, role))
         assert response.status_code == 403
     assert world.node.backend.store.stats().versions == 0
+
+
+def test_post_caps_a_streamed_body_without_content_length(world: World) -> None:
+    small = make_world(Settings(database_url="memory://", max_document_bytes=1000))
+    try:
+        with TestClient(create_app(small.node)) as c:
+            headers = key_for(small, small.acme.id, Role.CONTRIBUTOR)
+
+            def chunks() -> Iterator[bytes]:
+                for _ in range(10):
+                    yield b" " * 500
+
+            response = c.post("/api/v1/collections/isac/objects", content=chunks(), headers=headers)
+            assert response.status_code == 413
+            assert "exceeds the limit of 1000 bytes" in response.json()["description"]
+    finally:
+        small.node.close()
+
+
+def test_post_on_sqlite_keeps_good_objects_beside_odd_ones(tmp_path: Path) -> None:
+    w = make_world(Settings(database_url=f"sqlite:///{tmp_path}/api.db"))
+    try:
+        with TestClient(create_app(w.node)) as c:
+            odd = {"type": "x-acme-thing", "spec_version": "2.1", "created_by_ref": {"a": 1},
+                   "id": "x-acme-thing--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22",
+                   "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z"}
+            response = c.post("/api/v1/collections/isac/objects?tolerant=true", content=bundle(odd, INDICATOR),
+                              headers=key_for(w, w.acme.id, Role.CONTRIBUTOR))
+            assert response.status_code == 200
+            assert response.json()["results"][1]["outcome"] == "accepted"
+            assert c.get("/api/v1/collections/isac/objects?limit=²",
+                         headers=key_for(w, w.globex.id)).status_code == 400
+    finally:
+        w.node.close()

@@ -11,7 +11,7 @@ import click
 from .. import __version__
 from ._base import PhalanxGroup, State
 from ._data_cmds import db, export, import_, stats
-from ._directory_cmds import collection, community, key, org
+from ._directory_cmds import collection, community, key, org, user
 from ._node_cmds import init, serve
 
 
@@ -25,5 +25,5 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     ctx.obj = State(home)
 
 
-for _command in (init, serve, org, community, collection, key, import_, export, stats, db):
+for _command in (init, serve, org, community, collection, user, key, import_, export, stats, db):
     cli.add_command(_command)

@@ -7,12 +7,14 @@ __all__ = ["db", "export", "import_", "stats"]
 import gzip
 import sys
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
 import click
 
+from ..errors import UnreadableInput
 from ..identity import Actor, Role
 from ..service import IngestSummary, Node, ObjectResult
 from ..stix import Mode, Parsed, iter_jsonl, parse_document, parse_micros
@@ -67,7 +69,8 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
     any_refused = False
     with state.node() as node:
         org_ = node.admin.organization(organization)
-        actor = Actor(org_.id, Role.ADMIN)
+        # The operator shares on behalf of a member: the policy checks it like any contributor.
+        actor = Actor(org_.id, Role.CONTRIBUTOR)
         collection = node.admin.collection(collection_ref) if collection_ref else node.admin.default_collection()
         mode = Mode.TOLERANT if tolerant else Mode.STRICT
         for path in files:
@@ -80,6 +83,16 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
 
 
 def _import_file(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode) -> IngestSummary:
+    try:
+        return _read_and_ingest(node, actor, collection_id, path, mode)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableInput(
+            f"cannot read {path}: {exc}",
+            hint="Fix or replace the file and import it again: what was already imported is skipped as duplicates.",
+        ) from exc
+
+
+def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode) -> IngestSummary:
     limits = node.ingest.limits()
     interactive = sys.stderr.isatty()
 
@@ -152,7 +165,7 @@ def export(state: State, collection_ref: str | None, types: tuple[str, ...], add
 def stats(state: State, as_json: bool) -> None:
     """Counts: objects, versions, per collection and per type; organizations, communities, keys."""
     with state.node() as node:
-        s = node.backend.store.stats()
+        s = node.reader.stats()
         titles = {c.id: c.title for c in node.admin.collections()}
         report = {
             "database": node.settings.database.split("://")[0],
@@ -162,6 +175,7 @@ def stats(state: State, as_json: bool) -> None:
             "types": dict(sorted(s.types.items())),
             "organizations": len(node.admin.organizations()),
             "communities": len(node.admin.communities()),
+            "users": len(node.admin.users()),
             "api_keys": len([k for k in node.admin.api_keys() if k.revoked is None]),
         }
     if as_json:

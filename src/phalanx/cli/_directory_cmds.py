@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["collection", "community", "key", "org"]
+__all__ = ["collection", "community", "key", "org", "user"]
 
 import click
 
@@ -124,19 +124,54 @@ def key() -> None:
 
 
 @key.command("create")
-@click.option("--org", "organization", required=True, help="Organization (name or identity id).")
-@click.option("--role", type=click.Choice(_ROLES), default=Role.CONTRIBUTOR.value, show_default=True,
-              help="What the key may do.")
+@click.option("--org", "organization", default=None, help="Organization (name or identity id).")
+@click.option("--user", "username", default=None, help="A user (name or id): the key acts for that person.")
+@click.option("--role", type=click.Choice(_ROLES), default=None,
+              help="What the key may do (default: the user's role, or contributor). Never more than the user's.")
 @click.option("--label", default="", help="A note saying what the key is for.")
 @click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Expire the key after this many days (default: never).")
 @pass_state
-def key_create(state: State, organization: str, role: str, label: str, expires_days: float | None) -> None:
-    """Create an API key. The key is printed once and never stored: keep it safe."""
+def key_create(state: State, organization: str | None, username: str | None, role: str | None, label: str,
+               expires_days: float | None) -> None:
+    """Create an API key for an organization (--org) or one of its users (--user).
+
+    The key is printed once and never stored: keep it safe."""
     with state.node() as node:
-        secret, record = node.admin.create_key(organization, Role(role), label=label, expires_days=expires_days)
+        secret, record = node.admin.create_key(organization, Role(role) if role else None, label=label,
+                                               expires_days=expires_days, user_ref=username)
     click.echo(secret)
     click.echo(f"(key id {record.key_id}, role {record.role.value}; shown once, store it now)", err=True)
+
+
+@click.group(cls=PhalanxGroup)
+def user() -> None:
+    """Users: the people of member organizations (they act through API keys)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--org", "organization", required=True, help="Their organization (name or identity id).")
+@click.option("--role", type=click.Choice(_ROLES), default=Role.READER.value, show_default=True,
+              help="What they may do.")
+@pass_state
+def user_add(state: State, username: str, organization: str, role: str) -> None:
+    """Add a user USERNAME to an organization."""
+    with state.node() as node:
+        created = node.admin.add_user(username, org_ref=organization, role=Role(role))
+    click.echo(f"added user {created.username!r} ({created.role.value}) as {created.id}")
+
+
+@user.command("list")
+@click.option("--org", "organization", default=None, help="Only this organization's users.")
+@pass_state
+def user_list(state: State, organization: str | None) -> None:
+    """List users."""
+    with state.node() as node:
+        users = node.admin.users(organization)
+        names = {o.id: o.name for o in node.admin.organizations()}
+    for u in users:
+        click.echo(f"{u.id}  {u.username}  {names.get(u.org_id, u.org_id)}  {u.role.value}")
 
 
 @key.command("list")

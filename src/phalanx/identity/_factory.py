@@ -21,14 +21,14 @@ class InvalidName(Error):
 
 def _name(text: str, what: str) -> str:
     name = text.strip()
-    if not name or len(name) > 200 or any(ord(ch) < 0x20 for ch in name):
-        raise InvalidName(f"{what} name {text!r} must be 1-200 printable characters")
+    if not name or len(name) > 200 or any(ord(ch) < 0x20 or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        raise InvalidName(f"{what} name {text!r} must be 1-200 printable characters (valid UTF-8)")
     return name
 
 
 def new_organization(name: str, *, sectors: tuple[str, ...] = (), now: int) -> Organization:
     return Organization(id=f"identity--{uuid.uuid4()}", name=_name(name, "organization"),
-                        sectors=tuple(s.strip() for s in sectors if s.strip()), created=now)
+                        sectors=tuple(_name(s, "sector") for s in sectors if s.strip()), created=now)
 
 
 def new_community(name: str, *, title: str = "", now: int) -> Community:

@@ -11,7 +11,7 @@ and organizations may read or write a collection); the TLP 2.0 audience rules bu
 
 from __future__ import annotations
 
-__all__ = ["Decision", "may_administer", "may_read", "may_write", "require"]
+__all__ = ["Decision", "may_administer", "may_grant", "may_read", "may_write", "require"]
 
 from collections.abc import Collection as Members
 from dataclasses import dataclass
@@ -56,6 +56,20 @@ def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
     if actor.role is Role.ORG_ADMIN and org_id is not None and org_id == actor.org_id:
         return Decision(True, "administrator of this organization")
     return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
+
+
+_POWER = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.ORG_ADMIN: 2, Role.ADMIN: 3}
+
+
+def may_grant(holder: Role, granted: Role) -> Decision:
+    """Whether a key with role ``granted`` may be made for a user whose role is ``holder`` (never more power)."""
+    if granted is holder:
+        return Decision(True, f"the key has the user's own role, {holder.value}")
+    if Role.PEER in (holder, granted):
+        return Decision(False, "peer keys belong to nodes, not to people, and people's keys cannot be peer keys")
+    if _POWER[granted] < _POWER[holder]:
+        return Decision(True, f"{granted.value} is narrower than the user's role {holder.value}")
+    return Decision(False, f"a user with role {holder.value} cannot hold a key with role {granted.value}")
 
 
 def require(decision: Decision) -> None:

@@ -9,7 +9,7 @@ __all__ = ["Admin"]
 
 from collections.abc import Callable
 
-from ..errors import NotFound
+from ..errors import NotFound, PermissionDenied
 from ..identity import (
     Actor,
     ApiKeyRecord,
@@ -18,12 +18,15 @@ from ..identity import (
     Directory,
     Organization,
     Role,
+    User,
     authenticate,
     issue_api_key,
     new_collection,
     new_community,
     new_organization,
+    new_user,
 )
+from ..policy import may_grant, require
 
 _DAY_MICROS = 86_400 * 1_000_000
 
@@ -84,14 +87,40 @@ class Admin:
     def collections(self) -> list[Collection]:
         return self._directory.list_collections()
 
-    # API keys
-    def create_key(self, org_ref: str, role: Role, *, label: str = "", expires_days: float | None = None
-                   ) -> tuple[str, ApiKeyRecord]:
-        """A new key for the organization: the full key (show it once) and its stored record."""
+    # users
+    def add_user(self, username: str, *, org_ref: str, role: Role) -> User:
+        """A person of an organization. (Passwords come with the dashboard; users act through API keys.)"""
         org = self._directory.get_organization(org_ref)
+        user = new_user(username, org_id=org.id, role=role, now=self._clock())
+        self._directory.add_user(user)
+        return user
+
+    def users(self, org_ref: str | None = None) -> list[User]:
+        org_id = None if org_ref is None else self._directory.get_organization(org_ref).id
+        return self._directory.list_users(org_id)
+
+    # API keys
+    def create_key(self, org_ref: str | None, role: Role | None, *, label: str = "",
+                   expires_days: float | None = None, user_ref: str | None = None) -> tuple[str, ApiKeyRecord]:
+        """A new key: the full key (show it once) and its stored record. A key for a user belongs to the user's
+        organization and has the user's role unless ``role`` narrows it."""
+        user = None if user_ref is None else self._directory.get_user(user_ref)
+        if user is not None:
+            if org_ref is not None and self._directory.get_organization(org_ref).id != user.org_id:
+                raise PermissionDenied(f"user {user.username!r} is not a member of organization {org_ref!r}")
+            org_id = user.org_id
+            role = role or user.role
+            require(may_grant(user.role, role))
+        elif org_ref is None:
+            raise NotFound("a key needs an organization or a user", hint="Pass --org NAME or --user USERNAME.")
+        else:
+            org_id = self._directory.get_organization(org_ref).id
+        if role is None:
+            role = Role.CONTRIBUTOR
         now = self._clock()
         expires = None if expires_days is None else now + int(expires_days * _DAY_MICROS)
-        key, record = issue_api_key(org.id, role, now=now, label=label, expires=expires)
+        key, record = issue_api_key(org_id, role, now=now, label=label, expires=expires,
+                                    user_id=None if user is None else user.id)
         self._directory.add_api_key(record)
         return key, record
 

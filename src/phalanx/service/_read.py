@@ -12,7 +12,7 @@ from ..config import Settings
 from ..errors import PermissionDenied
 from ..identity import Actor, Collection, Directory
 from ..policy import may_read, require
-from ..store import Page, Query, Store, StoredVersion
+from ..store import Page, Query, Store, StoredVersion, StoreStats
 
 
 class Reader:
@@ -39,6 +39,10 @@ class Reader:
         require(may_read(actor, community=collection.community, members=members))
         limit = max(1, min(query.limit, self._settings.page_size_max))
         return self._store.query(_with(query, collection=collection.id, limit=limit))
+
+    def stats(self) -> StoreStats:
+        """What the store holds (operator only)."""
+        return self._store.stats()
 
     def export(self, query: Query) -> Iterator[StoredVersion]:
         """Every version matching ``query`` (operator only: no actor), page by page with flat memory."""

@@ -17,7 +17,7 @@ from typing import IO, Any
 import orjson
 
 from ..errors import Error, InputTooLarge, InvalidJSON, InvalidSTIX, Violation
-from ._ids import IDENTIFIER_RE
+from ._ids import IDENTIFIER_RE, is_identifier
 from ._json import canonical, digest, loads, measure
 from ._timestamps import parse_micros
 from ._upgrade import upgrade_from_20
@@ -69,6 +69,9 @@ class StixObject:
         """Validate ``data`` and build the object; raises ``InvalidSTIX`` or ``InputTooLarge``."""
         if not isinstance(data, dict):
             raise InvalidSTIX([Violation("", "", "not-an-object", "a STIX object must be a JSON object")])
+        if data.get("type") == "bundle":
+            raise InvalidSTIX([Violation(str(data.get("id", "")), "type", "reserved-type",
+                                         "a bundle is an envelope, not a STIX object: send its objects")])
         # Depth first (iteratively), so that nothing recursive ever walks a hostile, deeply nested object.
         depth, slow = measure(data)
         if depth > limits.max_depth:
@@ -81,30 +84,49 @@ class StixObject:
             raise InvalidSTIX(violations)
         if upgraded is not None:
             violations.append(upgraded)
+        header = _header(data)
         text = canonical(data, slow=slow)
-        created = parse_micros(data["created"]) if "created" in data else None
-        modified = parse_micros(data["modified"]) if "modified" in data else None
-        version = modified if modified is not None else (created if created is not None else 0)
-        markings = data.get("object_marking_refs")
-        return cls(
-            id=data["id"],
-            type=data["type"],
-            spec_version=data.get("spec_version", "2.1"),
-            version=version,
-            created=created,
-            revoked=data.get("revoked") is True,
-            created_by_ref=data.get("created_by_ref"),
-            marking_refs=tuple(markings) if markings else (),
-            canonical=text,
-            digest=digest(text),
-            warnings=tuple(violations),
-        )
+        return cls(**header, canonical=text, digest=digest(text), warnings=tuple(violations))
 
     @classmethod
     def from_json(cls, data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> StixObject:
         """Parse one JSON object and validate it."""
         value = loads(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
         return cls.from_dict(value, mode=mode, limits=limits)
+
+
+def _header(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields every consumer needs, read from a validated object. Tolerant mode lets custom types carry
+    odd values, so nothing here trusts a type: a value that cannot be used refuses the object, and reference
+    fields keep only well-formed identifiers."""
+    object_id, type_, spec_version = data.get("id"), data.get("type"), data.get("spec_version", "2.1")
+    problems = [
+        Violation(object_id if isinstance(object_id, str) else "", name, "property-type", f"'{name}' must be a string")
+        for name, value in (("id", object_id), ("type", type_), ("spec_version", spec_version))
+        if not isinstance(value, str)
+    ]
+    stamps: dict[str, int | None] = {}
+    for name in ("created", "modified"):
+        value = data.get(name)
+        try:
+            stamps[name] = None if value is None else parse_micros(value)
+        except (ValueError, TypeError):
+            problems.append(Violation(str(object_id), name, "timestamp-format", f"'{name}' is not a STIX timestamp"))
+    if problems:
+        raise InvalidSTIX(problems)
+    created, modified = stamps["created"], stamps["modified"]
+    markings = data.get("object_marking_refs")
+    creator = data.get("created_by_ref")
+    return {
+        "id": object_id,
+        "type": type_,
+        "spec_version": spec_version,
+        "version": modified if modified is not None else (created if created is not None else 0),
+        "created": created,
+        "revoked": data.get("revoked") is True,
+        "created_by_ref": creator if is_identifier(creator, "identity") else None,
+        "marking_refs": tuple(m for m in markings if is_identifier(m)) if isinstance(markings, list) else (),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +156,21 @@ def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limit
         value = loads(data, max_bytes=limits.max_bytes, max_depth=None)
     except InvalidJSON:
         raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        if raw.count(b"\n") >= 1 and raw.lstrip()[:1] == b"{":
+        if _looks_like_json_lines(raw):
             return list(_parse_lines(raw.splitlines(), mode, limits))
         raise
     return list(_objects_of(value, mode, limits))
+
+
+def _looks_like_json_lines(raw: bytes) -> bool:
+    """JSON lines, not a broken document: the first non-blank line is a whole JSON object by itself."""
+    for line in raw.splitlines():
+        if line.strip():
+            try:
+                return isinstance(orjson.loads(line), dict)
+            except orjson.JSONDecodeError:
+                return False
+    return False
 
 
 def iter_jsonl(stream: IO[bytes] | Iterable[bytes], *, mode: Mode = Mode.STRICT, limits: Limits = Limits()

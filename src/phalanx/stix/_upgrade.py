@@ -22,16 +22,19 @@ _SCO_TYPES = frozenset(ID_CONTRIBUTING_PROPERTIES)
 
 def upgrade_from_20(obj: dict[str, Any]) -> tuple[dict[str, Any], Violation | None]:
     """``obj`` lifted to STIX 2.1 and a warning, or ``obj`` itself and None when it is not STIX 2.0."""
+    type_ = obj.get("type")
+    if not isinstance(type_, str):
+        return obj, None  # not an object validation can accept: let it say why
     declared = obj.get("spec_version")
     if declared is None:
-        if obj.get("type") in _SCO_TYPES or not isinstance(obj.get("type"), str):
+        if type_ in _SCO_TYPES:
             return obj, None
     elif declared != "2.0":
         return obj, None
     lifted = dict(obj)
     lifted["spec_version"] = "2.1"
     changes = ["spec_version 2.1"]
-    if lifted["type"] == "malware" and "is_family" not in lifted:
+    if type_ == "malware" and "is_family" not in lifted:
         lifted["is_family"] = True
         changes.append("is_family true")
     object_id = obj.get("id")

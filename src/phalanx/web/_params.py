@@ -39,7 +39,7 @@ def query_from_params(collection: str, params: QueryParams, *, default_limit: in
     limit_text = params.get("limit")
     limit = default_limit
     if limit_text is not None:
-        if not limit_text.isdigit() or int(limit_text) < 1:
+        if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) < 1:
             raise InvalidParameter(f"limit={limit_text!r} must be a positive whole number")
         limit = int(limit_text)
     added_after = params.get("added_after")
