@@ -99,9 +99,14 @@ class InvalidSTIX(Error):
 
     def __init__(self, violations: list[Violation], *, hint: str | None = None) -> None:
         errors = [v for v in violations if v.severity == "error"]
-        shown = "; ".join(str(v) for v in errors[:5])
+        ids = {v.object_id for v in errors}
+        if len(ids) == 1:  # one object: name it once, then each broken property
+            shown = f"{next(iter(ids)) or '<no id>'}: " + "; ".join(
+                (f"{v.path}: " if v.path else "") + f"{v.message} [{v.rule}]" for v in errors[:5])
+        else:
+            shown = "; ".join(str(v) for v in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"invalid STIX: {shown}{more}", hint=hint)
+        super().__init__(f"invalid STIX {shown}{more}", hint=hint)
         self.violations = violations
 
 
@@ -120,7 +125,8 @@ class StoreUnavailable(StoreError):
 class Conflict(Error):
     """Another object version with the same id and modified timestamp, but different content, is stored."""
 
-    hint = "A changed object needs a new 'modified' timestamp: make a new version instead of rewriting one."
+    hint = ("Use the one that exists, or choose another name or id. For STIX objects: a changed object needs a "
+            "new 'modified' timestamp (a new version) instead of rewriting one.")
 
 
 class RevokedObject(Error):
@@ -144,7 +150,8 @@ class InvalidQuery(Error):
 class NotFound(Error):
     """The thing asked for does not exist."""
 
-    hint = "Check the name or id (the list commands show what exists)."
+    hint = ("Check the name or id: 'phalanx org list', 'community list', 'collection list', 'user list' and "
+            "'key list' show what exists.")
 
 
 class AuthenticationError(Error):

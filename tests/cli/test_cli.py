@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import click
@@ -83,7 +84,7 @@ def test_import_export_and_stats(node_home: Path, tmp_path: Path) -> None:
     assert exported["type"] == "bundle"
     assert [o["id"] for o in exported["objects"]] == [INDICATOR["id"]]
     stats = json.loads(run(node_home, "stats", "--json").output)
-    assert stats["versions"] == 1 and stats["types"] == {"indicator": 1} and stats["organizations"] == 1
+    assert stats["versions"] == 1 and stats["versions_per_type"] == {"indicator": 1} and stats["organizations"] == 1
 
 
 def test_import_oasis_examples_and_jsonl(node_home: Path, tmp_path: Path) -> None:
@@ -162,3 +163,49 @@ def test_import_on_behalf_of_a_non_member_is_refused(node_home: Path, tmp_path: 
     source.write_bytes(bundle(INDICATOR))
     result = run(node_home, "import", "--org", "Outsider", str(source), ok=False)
     assert result.exit_code == 1 and "not a member" in result.stderr
+
+
+def test_one_bad_file_does_not_stop_the_others(node_home: Path, tmp_path: Path) -> None:
+    good, bad, good2 = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "good2.json"
+    good.write_bytes(bundle(INDICATOR))
+    bad.write_bytes(b'{"type": "bundle", "objects": [')
+    good2.write_bytes(bundle(dict(INDICATOR, id="indicator--2a3c8c1b-0cce-4b0c-8b5e-0c1f9a55d6aa")))
+    result = run(node_home, "import", "--org", "ACME CERT", str(good), str(bad), str(good2), ok=False)
+    assert result.exit_code == 1
+    assert f"error: {bad}: not valid JSON" in result.stderr
+    assert f"{good2}: 1 accepted (1 new)" in result.stdout
+
+
+def test_strict_refusals_of_custom_content_suggest_tolerant(node_home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "custom.json"
+    source.write_bytes(bundle(dict(INDICATOR, x_acme_score=3)))
+    result = run(node_home, "import", "--org", "ACME CERT", str(source), ok=False)
+    assert result.exit_code == 2 and "--tolerant" in result.stderr
+    assert "1 accepted" in run(node_home, "import", "--tolerant", "--org", "ACME CERT", str(source)).stdout
+
+
+def test_export_takes_comma_separated_types(node_home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.json"
+    source.write_bytes(bundle(INDICATOR))
+    run(node_home, "import", "--org", "ACME CERT", str(source))
+    out = json.loads(run(node_home, "export", "--type", "malware,indicator").stdout)
+    assert [o["id"] for o in out["objects"]] == [INDICATOR["id"]]
+
+
+def test_repeated_revocation_and_duplicate_names_say_what_happened(node_home: Path) -> None:
+    key_id = run(node_home, "key", "create", "--org", "ACME CERT").stdout.strip().split("_")[1]
+    run(node_home, "key", "revoke", key_id)
+    assert "already revoked" in run(node_home, "key", "revoke", key_id).output
+    dup = run(node_home, "org", "add", "ACME CERT", ok=False)
+    listed = json.loads(run(node_home, "org", "list", "--json").output)[0]["id"]
+    assert listed in dup.stderr and "org list" in dup.stderr
+
+
+def test_serve_on_a_busy_port_says_so_before_claiming_to_serve(node_home: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(node_home, "serve", "--port", str(port), ok=False)
+    assert result.exit_code == 1
+    assert "serving" not in result.stdout and "PHALANX_PORT" in result.stderr

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from phalanx.stix._json import canonical, digest
-from phalanx.store import Backend, VersionRow, open_backend
+from phalanx.store import Backend, VersionRow, open_backend, redact_url
 
 POSTGRES_URL = os.environ.get("PHALANX_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["memory", "sqlite", "postgres"]
@@ -33,7 +33,8 @@ def postgres_or_skip() -> str:
                 conn.execute("SELECT 1")
             _reachable = ""
         except psycopg.Error as exc:
-            _reachable = " ".join(f"no PostgreSQL at {POSTGRES_URL} (set PHALANX_TEST_POSTGRES): {exc}".split())
+            where = redact_url(POSTGRES_URL)
+            _reachable = " ".join(f"no PostgreSQL at {where} (set PHALANX_TEST_POSTGRES): {exc}".split())
     if _reachable:
         if os.environ.get("PHALANX_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PHALANX_REQUIRE_POSTGRES=1 but {_reachable}")

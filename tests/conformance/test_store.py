@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import threading
+from collections.abc import Sequence
 
 import pytest
 
-from phalanx.errors import Error, NotFound
+from phalanx.errors import Error, NotFound, StoreError
 from phalanx.store import (
     Backend,
     InvalidCursor,
     InvalidQuery,
+    MemoryStore,
     PutStatus,
     Query,
     Store,
@@ -20,6 +24,7 @@ from tests.conformance.conftest import row
 
 ORG = "identity--00000000-0000-4000-8000-0000000000aa"
 FIRST, LAST, ALL = VersionFilter.FIRST, VersionFilter.LAST, VersionFilter.ALL
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what every backend holds
 
 
 def statuses(store: Store, collection: str, rows: list[object]) -> list[str]:
@@ -130,16 +135,77 @@ def test_refusals_do_not_stop_the_batch(backend: Backend) -> None:
     assert statuses(s, "c", batch) == ["conflict", "revoked", "added"]
 
 
-def test_error_rolls_back_the_whole_batch(backend: Backend) -> None:
+class _Crash(Exception):
+    """Raised inside a put_many transaction by the test below."""
+
+
+def _crash_after_inserting(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every put_many fail inside its transaction once it has inserted its versions and memberships.
+
+    Returns a list that receives the number of memberships the transaction saw just before failing. The
+    memory store has no transaction: there the batch fails once planned, before anything is kept."""
+    seen: list[int] = []
+    store = backend.store
+    if isinstance(store, MemoryStore):
+
+        def allocate(count: int) -> int:
+            raise _Crash("failed after planning the batch")
+
+        monkeypatch.setattr(store, "_allocate", allocate)
+        return seen
+    from phalanx.store._postgres import PostgresEngine, _PgTx
+    from phalanx.store._sqlite import _SqliteTx
+
+    tx_class: type[_SqliteTx] | type[_PgTx] = (
+        _PgTx if isinstance(store._engine, PostgresEngine) else _SqliteTx  # type: ignore[attr-defined]
+    )
+    real = tx_class.insert_many
+
+    def insert_many(self: _SqliteTx, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        real(self, table, columns, rows)  # type: ignore[arg-type]
+        if table == "memberships":
+            ((count,),) = self.rows("SELECT count(*) FROM memberships")
+            seen.append(int(count))
+            raise _Crash("failed after inserting the versions and the memberships")
+
+    monkeypatch.setattr(tx_class, "insert_many", insert_many)
+    return seen
+
+
+def test_error_rolls_back_the_whole_batch(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     s = backend.store
+    one, two = row("indicator", 1, 0).id, row("indicator", 2, 0).id
+    (earlier,) = s.put_many("c", [row("indicator", 1, 10)], contributor=ORG)
 
-    def rows() -> object:
-        yield row("indicator", 1, 10)
-        raise RuntimeError("the producer failed")
+    def state() -> tuple[object, ...]:
+        return (
+            s.stats(),
+            s.query(Query(versions=(ALL,))).items,
+            s.query(Query(collection="c", versions=(FIRST,))).items,
+            s.query(Query(collection="c", versions=(LAST,))).items,
+            s.versions(one),
+            s.versions(two),
+            s.is_revoked(two),
+        )
 
-    with pytest.raises(RuntimeError):
-        s.put_many("c", rows(), contributor=ORG)  # type: ignore[arg-type]
-    assert s.stats().versions == 0
+    before = state()
+    # v20 and v5 move indicator 1's last and first flags (UPDATEs), indicator 2 is new and revoked.
+    batch = [row("indicator", 1, 20), row("indicator", 1, 5), row("indicator", 2, 1, revoked=True)]
+    seen = _crash_after_inserting(backend, monkeypatch)
+    with pytest.raises(_Crash):
+        s.put_many("c", batch, contributor=ORG)
+    if not isinstance(s, MemoryStore):
+        assert seen == [1 + 3], "the failure must come after the batch's rows were inserted"
+    assert state() == before
+    assert s.get(one).version == 10
+
+    monkeypatch.undo()  # the store still works, and the same batch goes in whole
+    assert statuses(s, "c", [*batch, row("indicator", 1, 10)]) == ["added", "added", "added", "duplicate"]
+    assert s.stats().versions == 4 and s.is_revoked(two)
+    assert q(s, collection="c", versions=(FIRST,)) == [(1, 5), (2, 1)]
+    assert q(s, collection="c", versions=(LAST,)) == [(1, 20), (2, 1)]
+    assert earlier.date_added is not None
+    assert all(i.date_added > earlier.date_added for i in s.versions(one) if i.version != 10)
 
 
 def test_contributor_is_kept(backend: Backend) -> None:
@@ -377,3 +443,92 @@ def test_garbage_cursor(backend: Backend, garbage: str) -> None:
 def test_bad_limit(backend: Backend, limit: int) -> None:
     with pytest.raises(InvalidQuery):
         backend.store.query(Query(limit=limit))
+
+
+# integers beyond 64 bits -----------------------------------------------------------------------------------
+# Every backend refuses them the same way before they reach a database (SQLite raised OverflowError).
+
+BEYOND = [INT64_MAX + 1, 2**70, INT64_MIN - 1]
+
+
+def cursor_for(raw: str) -> str:
+    return "p1." + base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii").rstrip("=")
+
+
+@pytest.mark.parametrize("position", ["d99999999999999999999", f"d{INT64_MAX + 1}"])
+def test_cursor_beyond_64_bits(backend: Backend, position: str) -> None:
+    statuses(backend.store, "c", [row("indicator", 1, 10)])
+    for collection in ("c", None):
+        with pytest.raises(InvalidCursor):
+            backend.store.query(Query(collection=collection, cursor=cursor_for(position)))
+
+
+def test_cursor_at_the_64_bit_edge(backend: Backend) -> None:
+    statuses(backend.store, "c", [row("indicator", 1, 10)])
+    page = backend.store.query(Query(collection="c", cursor=cursor_for(f"d{INT64_MAX}")))
+    assert page.items == [] and not page.more
+
+
+@pytest.mark.parametrize("value", BEYOND)
+def test_query_integers_beyond_64_bits(backend: Backend, value: int) -> None:
+    statuses(backend.store, "c", [row("indicator", 1, 10)])
+    for query in [
+        Query(collection="c", added_after=value),
+        Query(added_after=value),
+        Query(collection="c", versions=(value,)),
+        Query(versions=(LAST, 10, value)),
+        Query(collection="c", limit=value),
+    ]:
+        if query.limit < 1:
+            continue  # a negative limit is refused anyway
+        with pytest.raises(InvalidQuery):
+            backend.store.query(query)
+
+
+def test_query_integers_at_the_64_bit_edges(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", 1, 10)])
+    assert q(s, collection="c", added_after=INT64_MIN) == [(1, 10)]
+    assert q(s, added_after=INT64_MIN) == [(1, 10)]
+    assert q(s, collection="c", added_after=INT64_MAX) == []
+    assert q(s, collection="c", versions=(INT64_MIN, INT64_MAX)) == []
+    assert q(s, collection="c", versions=(10, INT64_MAX)) == [(1, 10)]
+    assert q(s, collection="c", limit=INT64_MAX) == [(1, 10)]
+    assert q(s, limit=INT64_MAX - 1) == [(1, 10)]
+
+
+@pytest.mark.parametrize("version", BEYOND)
+def test_get_version_beyond_64_bits_is_not_found(backend: Backend, version: int) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", 1, 10)])
+    oid = row("indicator", 1, 0).id
+    for collection in (None, "c"):
+        with pytest.raises(NotFound):
+            s.get(oid, version, collection=collection)
+
+
+@pytest.mark.parametrize("field", ["version", "created"])
+@pytest.mark.parametrize("value", BEYOND)
+def test_put_row_beyond_64_bits_refuses_the_whole_batch(backend: Backend, field: str, value: int) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", 1, 10)])
+    before = s.query(Query(versions=(ALL,))).items
+    good = row("indicator", 2, 1)
+    bad = dataclasses.replace(good, version=value) if field == "version" else dataclasses.replace(good, created=value)
+    batch = [row("indicator", 3, 1), bad, row("indicator", 1, 20)]
+    with pytest.raises(StoreError) as info:
+        s.put_many("c", batch, contributor=ORG)
+    assert field in info.value.message and bad.id in info.value.message
+    assert s.query(Query(versions=(ALL,))).items == before and s.stats().versions == 1
+    assert statuses(s, "c", [row("indicator", 3, 1), row("indicator", 1, 20)]) == ["added", "added"]
+
+
+def test_put_rows_at_the_64_bit_edges(backend: Backend) -> None:
+    s = backend.store
+    top = dataclasses.replace(row("indicator", 1, INT64_MAX), created=INT64_MIN)
+    assert statuses(s, "c", [top, row("indicator", 1, INT64_MIN)]) == ["added", "added"]
+    oid = top.id
+    assert (s.get(oid).version, s.get(oid).created) == (INT64_MAX, INT64_MIN)
+    assert [v.version for v in s.versions(oid, collection="c")] == [INT64_MIN, INT64_MAX]
+    assert q(s, collection="c", versions=(FIRST,)) == [(1, INT64_MIN)]
+    assert q(s, collection="c", versions=(INT64_MAX,)) == [(1, INT64_MAX)]

@@ -106,3 +106,20 @@ def test_same_object_from_concurrent_writers_is_added_once() -> None:
             t.join()
         assert sorted(statuses) == ["added"] * 10 + ["duplicate"] * 40
         assert store.get(row("indicator", 1, 0).id).version == 9
+
+
+def test_values_postgres_cannot_send_are_store_errors() -> None:
+    from phalanx.errors import StoreError
+    from phalanx.store._postgres import PostgresEngine
+
+    with postgres_schema() as url:
+        engine = PostgresEngine(url)
+        engine.open()
+        try:
+            with pytest.raises(StoreError):
+                engine.read(lambda tx: tx.rows("SELECT ?::text", ["lone surrogate \ud800"]))
+            with pytest.raises(StoreError):
+                engine.read(lambda tx: tx.rows("SELECT ?::bigint", [2**70]))
+            assert engine.read(lambda tx: tx.rows("SELECT ?::bigint", [2**63 - 1])) == [(2**63 - 1,)]
+        finally:
+            engine.close()

@@ -82,3 +82,32 @@ def test_several_processes_on_one_file(tmp_path: Path) -> None:
         items = backend.store.query(Query(collection="c", limit=1000)).items
         assert len(items) == 300
         assert len({i.date_added for i in items}) == 300
+
+
+@pytest.mark.parametrize("value", [2**63, 2**70, -(2**63) - 1, "lone surrogate \ud800"])
+def test_values_sqlite_cannot_bind_are_store_errors(tmp_path: Path, value: object) -> None:
+    """sqlite3 raises OverflowError / UnicodeEncodeError (not sqlite3.Error) for these: translate maps them."""
+    from phalanx.store._sqlite import SqliteEngine, translate
+
+    conn = sqlite3.connect(":memory:")
+    with pytest.raises(StoreError) as info, translate():
+        conn.execute("SELECT ?", [value])
+    assert info.value.__cause__ is not None
+    engine = SqliteEngine(str(tmp_path / "t.db"))
+    engine.open()
+    try:
+        with pytest.raises(StoreError):
+            engine.read(lambda tx: tx.rows("SELECT ?", [value]))
+        with pytest.raises(StoreError):
+            engine.write(lambda tx: tx.rows("SELECT ?", [value]))
+        assert engine.write(lambda tx: tx.rows("SELECT ?", [2**63 - 1])) == [(2**63 - 1,)]  # the writer goes on
+    finally:
+        engine.close()
+
+
+def test_translate_lets_phalanx_errors_through() -> None:
+    from phalanx.errors import NotFound
+    from phalanx.store._sqlite import translate
+
+    with pytest.raises(NotFound), translate():
+        raise NotFound("no such thing")

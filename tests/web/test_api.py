@@ -199,3 +199,19 @@ def test_post_on_sqlite_keeps_good_objects_beside_odd_ones(tmp_path: Path) -> No
                          headers=key_for(w, w.globex.id)).status_code == 400
     finally:
         w.node.close()
+
+
+def test_unknown_endpoints_answer_json(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.json()["title"] == "NotFound"
+    response = client.delete("/api/v1/collections")
+    assert response.status_code == 405 and response.json()["hint"]
+
+
+def test_unknown_key_ids_and_wrong_secrets_look_the_same(world: World, client: TestClient) -> None:
+    secret, record = world.node.admin.create_key(world.globex.id, Role.READER)
+    wrong = secret[:-3] + ("AAA" if not secret.endswith("AAA") else "BBB")
+    unknown = "phx_0123456789abcdef_" + secret.split("_", 2)[2]
+    answers = [client.get("/api/v1/collections", headers={"Authorization": f"Bearer {k}"}).json()["description"]
+               for k in (wrong, unknown)]
+    assert answers[0].replace(record.key_id, "ID") == answers[1].replace("0123456789abcdef", "ID")

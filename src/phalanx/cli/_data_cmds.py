@@ -14,9 +14,9 @@ from typing import IO, cast
 
 import click
 
-from ..errors import UnreadableInput
+from ..errors import Error, UnreadableInput
 from ..identity import Actor, Role
-from ..service import IngestSummary, Node, ObjectResult
+from ..service import IngestSummary, Node
 from ..stix import Mode, Parsed, iter_jsonl, parse_document, parse_micros
 from ..stix._json import dumps
 from ..store import Query, VersionFilter
@@ -44,11 +44,20 @@ class _Counting:
             yield line
 
 
-def _report_refusals(refusals: list[ObjectResult], total: int, limit: int = 20) -> None:
-    for r in refusals[:limit]:
-        click.echo(f"  refused #{r.index} {r.id or '<no id>'}: {r.detail}", err=True)
-    if total > limit:
-        click.echo(f"  ... and {total - limit} more refused", err=True)
+_TOLERANT_RULES = ("[custom-type]", "[custom-property]", "[custom-extension]", "[spec-version]")
+
+
+def _report_refusals(summary: IngestSummary, limit: int, tolerant: bool) -> None:
+    shown = summary.refusals if limit == 0 else summary.refusals[:limit]
+    for r in shown:
+        click.echo(f"  refused #{r.index + 1} {r.id or '<no id>'}: {r.detail}", err=True)
+    hidden = summary.refused - len(shown)
+    if hidden > 0:
+        click.echo(f"  ... and {hidden} more refused (--show-refused 0 lists them all)", err=True)
+    custom = sum(any(rule in r.detail for rule in _TOLERANT_RULES) for r in summary.refusals)
+    if custom and not tolerant:
+        click.echo(f"  hint: {custom} of the refusals are custom content or STIX 2.0; if you trust this feed, "
+                   "import it with --tolerant", err=True)
 
 
 @click.command("import")
@@ -57,66 +66,77 @@ def _report_refusals(refusals: list[ObjectResult], total: int, limit: int = 20) 
               help="Collection (title or id) to share into; default: the only collection.")
 @click.option("--org", "organization", required=True, help="The contributing organization (name or id).")
 @click.option("--tolerant", is_flag=True, help="Accept custom properties and x- types (real feeds, ATT&CK).")
+@click.option("--show-refused", default=20, show_default=True, type=click.IntRange(min=0),
+              help="How many refused objects to list per file (0: all).")
+@click.option("--log-batches", is_flag=True, help="Print a line each time a batch is committed (durable).")
 @pass_state
 def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, organization: str,
-            tolerant: bool) -> None:
+            tolerant: bool, show_refused: int, log_batches: bool) -> None:
     """Import STIX 2.1 bundles or JSON lines (.jsonl; .gz is read too) from FILES.
 
-    Objects are validated one by one and stored in batches; a batch is durable once reported. Refused
-    objects are listed with their reason. Exit status: 0 when every object was accepted, 2 when some were
-    refused, 1 on an error that stopped the import.
+    Objects are validated one by one and stored in batches; a batch is durable once committed. Refused
+    objects are listed with their reason; a file that cannot be read at all is reported and the next file
+    imported. Importing the same file again is safe: what is stored already counts as a duplicate.
+    Exit status: 0 when every object was accepted, 2 when some were refused, 1 when a file failed.
     """
-    any_refused = False
+    refused = failed = False
     with state.node() as node:
         org_ = node.admin.organization(organization)
         # The operator shares on behalf of a member: the policy checks it like any contributor.
         actor = Actor(org_.id, Role.CONTRIBUTOR)
         collection = node.admin.collection(collection_ref) if collection_ref else node.admin.default_collection()
+        node.ingest.authorize(actor, collection.id)
         mode = Mode.TOLERANT if tolerant else Mode.STRICT
         for path in files:
-            summary = _import_file(node, actor, collection.id, path, mode)
+            try:
+                summary = _import_file(node, actor, collection.id, path, mode, log_batches)
+            except Error as exc:
+                click.echo(f"error: {path}: {exc.message}", err=True)
+                click.echo(f"  what to do: {exc.hint}", err=True)
+                failed = True
+                continue
             click.echo(f"{path}: {summary.accepted} accepted ({summary.added} new), {summary.refused} refused")
-            _report_refusals(summary.refusals, summary.refused)
-            any_refused = any_refused or summary.refused > 0
-    if any_refused:
-        sys.exit(2)
+            _report_refusals(summary, show_refused, tolerant)
+            refused = refused or summary.refused > 0
+    if failed or refused:
+        sys.exit(1 if failed else 2)
 
 
-def _import_file(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode) -> IngestSummary:
+def _import_file(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode, log_batches: bool
+                 ) -> IngestSummary:
     try:
-        return _read_and_ingest(node, actor, collection_id, path, mode)
+        return _read_and_ingest(node, actor, collection_id, path, mode, log_batches)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableInput(
-            f"cannot read {path}: {exc}",
+            f"cannot read the file: {exc}",
             hint="Fix or replace the file and import it again: what was already imported is skipped as duplicates.",
         ) from exc
 
 
-def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode) -> IngestSummary:
+def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode, log_batches: bool
+                     ) -> IngestSummary:
     limits = node.ingest.limits()
-    interactive = sys.stderr.isatty()
+    show_bar = sys.stderr.isatty() and not log_batches
 
     def log_batch(summary: IngestSummary, last: int) -> None:
-        if not interactive:
-            click.echo(f"committed batch {summary.batches}: through object {last}, "
-                       f"{summary.accepted} accepted, {summary.refused} refused", err=True)
+        if log_batches:
+            click.echo(f"committed batch {summary.batches}: {last + 1} objects read, "
+                       f"{summary.accepted} accepted, {summary.refused} refused so far", err=True)
 
     if path.name.endswith(_JSONL_SUFFIXES):
         size = path.stat().st_size
         with _open(path) as stream:
             lines = _Counting(stream)
             parsed: Iterator[Parsed] = iter_jsonl(lines, mode=mode, limits=limits)
-            if not interactive:
+            if not show_bar or size < 4 * 1024 * 1024:
                 return node.ingest.stream(actor, collection_id, parsed, on_batch=log_batch)
             with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
-                def advance(summary: IngestSummary, last: int) -> None:
-                    bar.update(lines.read - bar.pos)
-
-                return node.ingest.stream(actor, collection_id, parsed, on_batch=advance)
+                return node.ingest.stream(actor, collection_id, parsed,
+                                          on_batch=lambda summary, last: bar.update(lines.read - bar.pos))
     with _open(path) as stream:
         data = stream.read(limits.max_bytes + 1)
     items = parse_document(data, mode=mode, limits=limits)
-    if not interactive or len(items) < 10 * node.settings.batch_size:
+    if not show_bar or len(items) < 10 * node.settings.batch_size:
         return node.ingest.stream(actor, collection_id, items, on_batch=log_batch)
     with click.progressbar(length=len(items), label=path.name, file=sys.stderr) as bar:
         return node.ingest.stream(actor, collection_id, items,
@@ -125,7 +145,8 @@ def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, m
 
 @click.command()
 @click.option("--collection", "collection_ref", default=None, help="Only this collection (title or id).")
-@click.option("--type", "types", multiple=True, help="Only this STIX type (repeatable).")
+@click.option("--type", "types", multiple=True,
+              help="Only these STIX types (repeat, or separate with commas: indicator,malware).")
 @click.option("--added-after", default=None, help="Only versions added after this timestamp (RFC 3339).")
 @click.option("--all-versions", is_flag=True, help="Every version, not only the latest of each object.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -142,7 +163,8 @@ def export(state: State, collection_ref: str | None, types: tuple[str, ...], add
             raise click.BadParameter(str(exc), param_hint="--added-after") from None
     with state.node() as node:
         collection = node.admin.collection(collection_ref).id if collection_ref else None
-        query = Query(collection=collection, types=types, added_after=after, limit=1000,
+        wanted = tuple(t.strip() for value in types for t in value.split(",") if t.strip())
+        query = Query(collection=collection, types=wanted, added_after=after, limit=1000,
                       versions=(VersionFilter.ALL,) if all_versions else (VersionFilter.LAST,))
         sink = output.open("wb") if output else sys.stdout.buffer
         try:
@@ -171,8 +193,8 @@ def stats(state: State, as_json: bool) -> None:
             "database": node.settings.database.split("://")[0],
             "objects": s.objects,
             "versions": s.versions,
-            "collections": {titles.get(k, k): v for k, v in sorted(s.collections.items())},
-            "types": dict(sorted(s.types.items())),
+            "versions_per_collection": {titles.get(k, k): v for k, v in sorted(s.collections.items())},
+            "versions_per_type": dict(sorted(s.types.items())),
             "organizations": len(node.admin.organizations()),
             "communities": len(node.admin.communities()),
             "users": len(node.admin.users()),

@@ -195,5 +195,8 @@ def key_list(state: State, organization: str | None) -> None:
 def key_revoke(state: State, key_id: str) -> None:
     """Revoke the key KEY_ID (the id shown by 'key list'); it stops working at once."""
     with state.node() as node:
-        node.admin.revoke_key(key_id)
-    click.echo(f"revoked key {key_id}")
+        record, now = node.admin.revoke_key(key_id)
+    if now:
+        click.echo(f"revoked key {key_id}")
+    else:
+        click.echo(f"key {key_id} was already revoked at {format_micros(record.revoked or 0)}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 __all__ = ["init", "serve"]
 
 import os
+import socket
 from pathlib import Path
 
 import click
 
 from ..demo import DemoKey, load_demo
 from ..errors import ConfigError
+from ..store import redact_url
 from ._base import State, pass_state
 
 _DEMO_KEYS = "demo-keys.txt"
@@ -31,7 +33,7 @@ def init(state: State, database: str | None, demo: bool) -> None:
             raise ConfigError(f"{config} exists already; edit database_url there instead")
         config.write_text(f'database_url = "{database}"\n', encoding="utf-8")
     with state.node(upgrade=True) as node:
-        click.echo(f"Phalanx node in {home.resolve()} on {node.settings.database}")
+        click.echo(f"Phalanx node in {home.resolve()} on {redact_url(node.settings.database)}")
         if demo:
             if node.admin.organizations():
                 click.echo("the node has organizations already: not loading the demo again")
@@ -66,6 +68,25 @@ def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> N
     os.chmod(path, 0o600)
 
 
+def _check_free(host: str, port: int) -> None:
+    """Fail with advice before printing anything, when the address cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host!r}: {exc}", hint="Use an address of this machine (--host).") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                hint="Is another Phalanx (or anything else) using that port? Stop it, or choose another port "
+                     "with --port or the PHALANX_PORT setting.",
+            ) from exc
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: setting host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: setting port, 8800).")
@@ -85,6 +106,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
             ssl = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
         bind_host = host or settings.host
         bind_port = port or settings.port
+        _check_free(bind_host, bind_port)
         scheme = "https" if ssl else "http"
         click.echo(f"Phalanx serving on {scheme}://{bind_host}:{bind_port} (Ctrl-C stops)")
         uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning", **ssl)  # type: ignore[arg-type]

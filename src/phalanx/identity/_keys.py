@@ -70,9 +70,10 @@ def authenticate(directory: Directory, presented: str, *, now: int) -> Actor:
     try:
         record = directory.get_api_key(key_id)
     except NotFound:
-        raise AuthenticationError(f"unknown API key {key_id}") from None
-    if not hmac.compare_digest(record.secret_hash, _hash(secret)):
-        raise AuthenticationError(f"wrong secret for API key {key_id}")
+        record = None
+    # The same answer for an unknown key id and a wrong secret: outsiders learn nothing about which ids exist.
+    if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):
+        raise AuthenticationError(f"API key {key_id} is not valid")
     if record.revoked is not None:
         raise AuthenticationError(f"API key {key_id} was revoked", hint="Ask for a new key: phalanx key create.")
     if record.expires is not None and record.expires <= now:

@@ -27,6 +27,8 @@ _READERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.READER,
 class Decision:
     allowed: bool
     reason: str
+    remedy: str | None = None
+    """For refusals: what would change the decision."""
 
 
 def may_read(actor: Actor, *, community: str, members: Members[str]) -> Decision:
@@ -36,7 +38,8 @@ def may_read(actor: Actor, *, community: str, members: Members[str]) -> Decision
     if actor.role not in _READERS:
         return Decision(False, f"role {actor.role.value} may not read")
     if actor.org_id not in members:
-        return Decision(False, f"your organization is not a member of community {community!r}")
+        return Decision(False, f"your organization is not a member of community {community!r}",
+                        _join_remedy(community))
     return Decision(True, f"your organization is a member of community {community!r}")
 
 
@@ -45,7 +48,8 @@ def may_write(actor: Actor, *, community: str, members: Members[str]) -> Decisio
     if actor.role not in _WRITERS:
         return Decision(False, f"role {actor.role.value} may not share objects (contributor or above may)")
     if actor.role is not Role.ADMIN and actor.org_id not in members:
-        return Decision(False, f"your organization is not a member of community {community!r}")
+        return Decision(False, f"your organization is not a member of community {community!r}",
+                        _join_remedy(community))
     return Decision(True, f"role {actor.role.value} of a member organization of {community!r}")
 
 
@@ -72,7 +76,12 @@ def may_grant(holder: Role, granted: Role) -> Decision:
     return Decision(False, f"a user with role {holder.value} cannot hold a key with role {granted.value}")
 
 
+def _join_remedy(community: str) -> str:
+    return (f"Ask the node's operator to add your organization to {community!r} "
+            f"(phalanx community join {community} ORGANIZATION).")
+
+
 def require(decision: Decision) -> None:
-    """Raise ``PermissionDenied`` with the reason unless the decision allows."""
+    """Raise ``PermissionDenied`` with the reason (and the remedy) unless the decision allows."""
     if not decision.allowed:
-        raise PermissionDenied(decision.reason)
+        raise PermissionDenied(decision.reason, hint=decision.remedy)

@@ -9,7 +9,7 @@ __all__ = ["Admin"]
 
 from collections.abc import Callable
 
-from ..errors import NotFound, PermissionDenied
+from ..errors import Conflict, NotFound, PermissionDenied
 from ..identity import (
     Actor,
     ApiKeyRecord,
@@ -39,8 +39,13 @@ class Admin:
     # organizations
     def add_organization(self, name: str, *, sectors: tuple[str, ...] = ()) -> Organization:
         org = new_organization(name, sectors=sectors, now=self._clock())
-        self._directory.add_organization(org)
-        return org
+        try:
+            existing = self._directory.get_organization(org.name)
+        except NotFound:
+            self._directory.add_organization(org)
+            return org
+        raise Conflict(f"an organization named {existing.name!r} exists already ({existing.id})",
+                       hint="Use it ('phalanx org list'), or choose another name.")
 
     def organization(self, ref: str) -> Organization:
         return self._directory.get_organization(ref)
@@ -128,9 +133,10 @@ class Admin:
         org_id = None if org_ref is None else self._directory.get_organization(org_ref).id
         return self._directory.list_api_keys(org_id)
 
-    def revoke_key(self, key_id: str) -> ApiKeyRecord:
-        self._directory.get_api_key(key_id)
-        return self._directory.revoke_api_key(key_id, self._clock())
+    def revoke_key(self, key_id: str) -> tuple[ApiKeyRecord, bool]:
+        """Revoke a key; returns its record and whether this call revoked it (False: it already was)."""
+        before = self._directory.get_api_key(key_id)
+        return self._directory.revoke_api_key(key_id, self._clock()), before.revoked is None
 
     def authenticate(self, presented: str) -> Actor:
         return authenticate(self._directory, presented, now=self._clock())

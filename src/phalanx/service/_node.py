@@ -10,7 +10,7 @@ from types import TracebackType
 from ..config import Settings
 from ..errors import ConfigError
 from ..stix import now_micros
-from ..store import Backend, open_backend
+from ..store import Backend, open_backend, redact_url
 from ._admin import Admin
 from ._ingest import Ingest
 from ._read import Reader
@@ -36,7 +36,7 @@ class Node:
                 backend.upgrade()
             elif backend.pending_migrations():
                 raise ConfigError(
-                    f"the database {settings.database} needs migrations: "
+                    f"the database {redact_url(settings.database)} needs migrations: "
                     + ", ".join(backend.pending_migrations()),
                     hint="Run 'phalanx db upgrade' (or 'phalanx init' for a new node).",
                 )

@@ -11,6 +11,7 @@
 ``memory://`` keeps everything in the process; ``sqlite:///relative.db`` and ``sqlite:////absolute/path.db``
 (add ``?synchronous=full`` to fsync every commit) use one SQLite file; ``postgresql://user@host:port/db``
 (optionally ``?schema=NAME``) uses PostgreSQL. Migrations ship in the package: ``Backend.upgrade()``.
+Show a database URL only through ``redact_url(url)``, which hides its password.
 """
 
 from ._backend import Backend, open_backend
@@ -28,6 +29,7 @@ from ._protocol import (
     VersionFilter,
     VersionRow,
 )
+from ._url import redact_url
 
 __all__ = [
     "Backend",
@@ -45,4 +47,5 @@ __all__ = [
     "VersionFilter",
     "VersionRow",
     "open_backend",
+    "redact_url",
 ]

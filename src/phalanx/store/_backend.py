@@ -16,6 +16,7 @@ from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._migrations import Migration, MigrationRunner, load_migrations
 from ._protocol import Store
+from ._url import redact_url
 
 
 class _Closable(Protocol):
@@ -96,7 +97,7 @@ def _sqlite_path(url: str) -> tuple[str, dict[str, list[str]]]:
     rest, _, query = rest.partition("?")
     if not rest.startswith("/") or len(rest) < 2:
         raise ConfigError(
-            f"cannot read the SQLite URL {url!r}",
+            f"cannot read the SQLite URL {redact_url(url)!r}",
             hint="Write sqlite:///relative/path.db or sqlite:////absolute/path.db (four slashes).",
         )
     return rest[1:], parse_qs(query)
@@ -147,7 +148,7 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
         )
     else:
         raise ConfigError(
-            f"unknown database URL {url!r}",
+            f"unknown database URL {redact_url(url)!r}",
             hint="Use memory://, sqlite:///path.db or postgresql://user@host:port/db.",
         )
     if upgrade:

@@ -13,7 +13,7 @@ import binascii
 import re
 
 from ..errors import InvalidCursor, InvalidQuery
-from ._protocol import Query, VersionFilter
+from ._protocol import INT64_MAX, Query, VersionFilter, is_int64
 
 _PREFIX = "p1."
 _SHAPE = re.compile(r"^p1\.[A-Za-z0-9_-]{1,40}$")
@@ -33,18 +33,22 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidCursor(f"invalid paging cursor {cursor!r}") from exc
-    if not raw.startswith("d") or not raw[1:].isdigit() or len(raw) > 21:
+    if not raw.startswith("d") or not raw[1:].isdigit() or len(raw) > 21 or int(raw[1:]) > INT64_MAX:
         raise InvalidCursor(f"invalid paging cursor {cursor!r}")
     return int(raw[1:])
 
 
 def check_query(query: Query) -> int | None:
-    """Validate ``query``; return the exclusive lower bound on ``date_added`` (added_after, cursor)."""
-    if not isinstance(query.limit, int) or isinstance(query.limit, bool) or query.limit < 1:
-        raise InvalidQuery(f"limit must be a positive integer, not {query.limit!r}")
+    """Validate ``query``; return the exclusive lower bound on ``date_added`` (added_after, cursor).
+
+    Every integer must fit in a signed 64-bit integer (``INT64_MIN``..``INT64_MAX``), on every backend."""
+    if not is_int64(query.limit) or query.limit < 1:
+        raise InvalidQuery(f"limit must be a positive 64-bit integer, not {query.limit!r}")
     for item in query.versions:
-        if not isinstance(item, VersionFilter) and (not isinstance(item, int) or isinstance(item, bool)):
-            raise InvalidQuery(f"unknown version filter {item!r}")
+        if not isinstance(item, VersionFilter) and not is_int64(item):
+            raise InvalidQuery(f"unknown version filter {item!r} (a version is a 64-bit integer)")
+    if query.added_after is not None and not is_int64(query.added_after):
+        raise InvalidQuery(f"added_after must be a 64-bit integer (microseconds), not {query.added_after!r}")
     after = query.added_after
     if query.cursor is not None:
         position = decode_cursor(query.cursor)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import NotFound, StoreError
 from ..stix._timestamps import now_micros
 from ._cursor import check_query, encode_cursor
-from ._plan import Known, make_plan
+from ._plan import Known, check_rows, make_plan
 from ._protocol import Page, PutResult, Query, StoredVersion, StoreStats, VersionFilter, VersionRow
 
 
@@ -54,6 +54,7 @@ class MemoryStore:
 
     def put_many(self, collection: str, rows: Iterable[VersionRow], *, contributor: str) -> list[PutResult]:
         batch = list(rows)
+        check_rows(batch)
         with self._lock:
             self._check_open()
             members = self._members.get(collection, {})

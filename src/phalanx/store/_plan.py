@@ -8,12 +8,13 @@ agree row for row.
 
 from __future__ import annotations
 
-__all__ = ["Known", "MembershipInsert", "Plan", "VersionInsert", "make_plan"]
+__all__ = ["Known", "MembershipInsert", "Plan", "VersionInsert", "check_rows", "make_plan"]
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ._protocol import PutResult, PutStatus, VersionRow
+from ..errors import StoreError
+from ._protocol import PutResult, PutStatus, VersionRow, is_int64
 
 
 @dataclass(slots=True)
@@ -63,8 +64,49 @@ class Plan:
     """id -> oldest revoked version, for ids whose value changed."""
 
 
-def _bounds(versions: Sequence[int]) -> tuple[int | None, int | None]:
+def check_rows(rows: Sequence[VersionRow]) -> None:
+    """Refuse a batch holding an integer the store cannot keep, before anything is written (``StoreError``)."""
+    for row in rows:
+        for name, value in (("version", row.version), ("created", row.created)):
+            if not (is_int64(value) or (name == "created" and value is None)):
+                raise StoreError(
+                    f"cannot store {row.id}: its {name} {value!r} is not a signed 64-bit integer; nothing was stored",
+                    hint="Versions and created times are microseconds since 1970 and must fit in 64 bits: "
+                    "check the object's 'modified' and 'created' timestamps.",
+                )
+
+
+_Bounds = tuple[int | None, int | None]
+
+
+def _bounds(versions: Sequence[int]) -> _Bounds:
     return (min(versions), max(versions)) if versions else (None, None)
+
+
+def _moved_bounds(
+    touched: set[str], after: Iterable[tuple[str, int]], before: Collection[tuple[str, int]]
+) -> tuple[dict[str, _Bounds], list[tuple[str, int]], list[tuple[str, int]]]:
+    """For each touched id: its (first, last) version once the batch is in, and the (id, version) pairs that
+    stop being first, and last. ``after`` holds every (id, version) after the batch, ``before`` those before."""
+    versions_before: dict[str, list[int]] = {i: [] for i in touched}
+    versions_after: dict[str, list[int]] = {i: [] for i in touched}
+    for oid, ver in after:
+        if oid in touched:
+            versions_after[oid].append(ver)
+            if (oid, ver) in before:
+                versions_before[oid].append(ver)
+    new_bounds: dict[str, _Bounds] = {}
+    clear_first: list[tuple[str, int]] = []
+    clear_last: list[tuple[str, int]] = []
+    for oid in touched:
+        old_first, old_last = _bounds(versions_before[oid])
+        new_first, new_last = _bounds(versions_after[oid])
+        new_bounds[oid] = (new_first, new_last)
+        if old_first is not None and old_first != new_first:
+            clear_first.append((oid, old_first))
+        if old_last is not None and old_last != new_last:
+            clear_last.append((oid, old_last))
+    return new_bounds, clear_first, clear_last
 
 
 def make_plan(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int]) -> Plan:
@@ -114,45 +156,8 @@ def make_plan(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int]
     ]
 
     # Which versions are first and last, before and after, store-wide and in the collection.
-    touched_store = {row.id for row in new_versions}
-    touched_member = {row.id for row, _ in new_members}
-    store_before: dict[str, list[int]] = {i: [] for i in touched_store}
-    store_after: dict[str, list[int]] = {i: [] for i in touched_store}
-    for oid, ver in digests:
-        if oid in touched_store:
-            store_after[oid].append(ver)
-            if (oid, ver) in known.digests:
-                store_before[oid].append(ver)
-    member_before: dict[str, list[int]] = {i: [] for i in touched_member}
-    member_after: dict[str, list[int]] = {i: [] for i in touched_member}
-    for oid, ver in members:
-        if oid in touched_member:
-            member_after[oid].append(ver)
-            if (oid, ver) in known.members:
-                member_before[oid].append(ver)
-
-    clear_vf: list[tuple[str, int]] = []
-    clear_vl: list[tuple[str, int]] = []
-    store_new_bounds: dict[str, tuple[int | None, int | None]] = {}
-    for oid in touched_store:
-        old_first, old_last = _bounds(store_before[oid])
-        new_first, new_last = _bounds(store_after[oid])
-        store_new_bounds[oid] = (new_first, new_last)
-        if old_first is not None and old_first != new_first:
-            clear_vf.append((oid, old_first))
-        if old_last is not None and old_last != new_last:
-            clear_vl.append((oid, old_last))
-    clear_mf: list[tuple[str, int]] = []
-    clear_ml: list[tuple[str, int]] = []
-    member_new_bounds: dict[str, tuple[int | None, int | None]] = {}
-    for oid in touched_member:
-        old_first, old_last = _bounds(member_before[oid])
-        new_first, new_last = _bounds(member_after[oid])
-        member_new_bounds[oid] = (new_first, new_last)
-        if old_first is not None and old_first != new_first:
-            clear_mf.append((oid, old_first))
-        if old_last is not None and old_last != new_last:
-            clear_ml.append((oid, old_last))
+    store_new_bounds, clear_vf, clear_vl = _moved_bounds({row.id for row in new_versions}, digests, known.digests)
+    member_new_bounds, clear_mf, clear_ml = _moved_bounds({row.id for row, _ in new_members}, members, known.members)
 
     version_inserts = []
     for row in new_versions:

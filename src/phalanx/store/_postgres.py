@@ -26,6 +26,7 @@ from ..errors import ConfigError, Conflict, StoreError, StoreUnavailable
 from ..stix._timestamps import now_micros
 from ._migrations import SCHEMA_MIGRATIONS, Migration
 from ._sql._tx import Row, Tx
+from ._url import redact_url
 
 T = TypeVar("T")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -50,6 +51,8 @@ def translate() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
     except psycopg.Error as exc:
         raise StoreError(f"PostgreSQL: {exc}") from exc
+    except (OverflowError, ValueError, TypeError) as exc:  # psycopg could not send a parameter (a lone surrogate)
+        raise StoreError(f"PostgreSQL cannot take a parameter: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=512)
@@ -134,7 +137,7 @@ class PostgresEngine:
             self._pool.open(wait=True, timeout=self._timeout)
         except psycopg_pool.PoolTimeout as exc:
             self._pool.close()
-            raise StoreUnavailable(f"cannot connect to PostgreSQL at {self.conninfo}") from exc
+            raise StoreUnavailable(f"cannot connect to PostgreSQL at {redact_url(self.conninfo)}") from exc
         except psycopg.Error as exc:  # pragma: no cover - open() reports failures as PoolTimeout
             self._pool.close()
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc

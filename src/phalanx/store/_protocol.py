@@ -8,6 +8,8 @@ PostgreSQL) and one conformance suite (tests/conformance/test_store.py) runs aga
 from __future__ import annotations
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "Page",
     "PutResult",
     "PutStatus",
@@ -17,12 +19,23 @@ __all__ = [
     "StoredVersion",
     "VersionFilter",
     "VersionRow",
+    "is_int64",
 ]
 
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""Every integer the store holds or compares (versions, created, date_added, limits) is a signed 64-bit
+integer, on every backend: values outside are refused before they reach a database."""
+
+
+def is_int64(value: object) -> bool:
+    """Whether ``value`` is an ``int`` (not a bool) the store can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ class _State(enum.Enum):
 
 @contextlib.contextmanager
 def translate() -> Iterator[None]:
-    """Turn sqlite3 exceptions into Phalanx errors named by cause."""
+    """Turn sqlite3 exceptions, and the foreign ones a parameter bind raises, into Phalanx errors named by cause."""
     try:
         yield
     except sqlite3.IntegrityError as exc:
@@ -50,6 +50,10 @@ def translate() -> Iterator[None]:
         raise StoreError(f"SQLite: {text}") from exc
     except sqlite3.Error as exc:
         raise StoreError(f"SQLite: {exc}") from exc
+    except (OverflowError, ValueError, TypeError) as exc:
+        # sqlite3 raises these, not sqlite3.Error, for a parameter it cannot bind: an int beyond 64 bits
+        # (OverflowError), a str with a lone surrogate (UnicodeEncodeError).
+        raise StoreError(f"SQLite cannot take a parameter: {exc}") from exc
 
 
 class _SqliteTx:

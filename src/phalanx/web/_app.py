@@ -127,7 +127,15 @@ def create_app(node: Node) -> Starlette:
             body += b',"date_added_last":' + dumps(format_micros(page.items[-1].date_added))
         return Response(body + b"}", media_type="application/json")
 
-    return Starlette(routes=[
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _json({"title": "NotFound", "description": f"no endpoint {request.method} {request.url.path}",
+                      "hint": "See docs/api.md for the endpoints."}, 404)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _json({"title": "MethodNotAllowed", "description": f"{request.method} is not allowed here",
+                      "hint": "See docs/api.md for the methods of each endpoint."}, 405)
+
+    return Starlette(exception_handlers={404: not_found, 405: not_allowed}, routes=[
         Route("/health", health),
         Route("/api/v1/collections", guarded(collections)),
         Route("/api/v1/collections/{ref}/objects", guarded(objects), methods=["GET", "POST"]),

@@ -35,7 +35,12 @@ def query_from_params(collection: str, params: QueryParams, *, default_limit: in
         try:
             versions.append(VersionFilter(value))
         except ValueError:
-            versions.append(_timestamp(value, "version"))
+            try:
+                versions.append(parse_micros(value))
+            except ValueError:
+                raise InvalidParameter(
+                    f"version={value!r} must be last, first, all, or a 'modified' timestamp like "
+                    "2024-01-31T12:00:00.000Z") from None
     limit_text = params.get("limit")
     limit = default_limit
     if limit_text is not None:

@@ -19,8 +19,18 @@ import orjson
 
 from ...errors import NotFound
 from .._cursor import check_query, encode_cursor
-from .._plan import Known, Plan, make_plan
-from .._protocol import Page, PutResult, Query, StoredVersion, StoreStats, VersionFilter, VersionRow
+from .._plan import Known, Plan, check_rows, make_plan
+from .._protocol import (
+    INT64_MAX,
+    Page,
+    PutResult,
+    Query,
+    StoredVersion,
+    StoreStats,
+    VersionFilter,
+    VersionRow,
+    is_int64,
+)
 from ._tx import Engine, Row, Tx, placeholders
 
 _CHUNK = 500
@@ -88,6 +98,7 @@ class SqlStore:
 
     def put_many(self, collection: str, rows: Iterable[VersionRow], *, contributor: str) -> list[PutResult]:
         batch = list(rows)
+        check_rows(batch)
         if not batch:
             return []
 
@@ -199,7 +210,9 @@ class SqlStore:
         return [_stored(r, collection) for r in self._engine.read(lambda tx: tx.rows(sql, params))]
 
     def get(self, object_id: str, version: int | None = None, *, collection: str | None = None) -> StoredVersion:
-        found = self._fetch(object_id, version, collection, newest_only=True)
+        found: list[StoredVersion] = []
+        if version is None or is_int64(version):  # no column holds any other version: it is not stored
+            found = self._fetch(object_id, version, collection, newest_only=True)
         if not found:
             where = "" if collection is None else f" in collection {collection}"
             what = object_id if version is None else f"{object_id} version {version}"
@@ -275,5 +288,5 @@ def compile_query(query: Query, after: int | None) -> tuple[str, list[object]]:
     if not query.include_revoked:
         where.append(f"NOT EXISTS (SELECT 1 FROM revoked r WHERE r.id = {a}.id)")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    params.append(query.limit + 1)
+    params.append(min(query.limit + 1, INT64_MAX))  # limit may be INT64_MAX itself
     return f"SELECT {date}, {_SELECT} FROM {source}{clause} ORDER BY {date} LIMIT ?", params

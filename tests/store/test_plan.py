@@ -1,0 +1,49 @@
+"""make_plan on its own: which first/last flags move, store-wide and in the collection."""
+
+from __future__ import annotations
+
+from phalanx.store._plan import Known, make_plan
+from tests.conformance.conftest import row
+
+A, B = row("indicator", 1, 0).id, row("indicator", 2, 0).id
+
+
+def test_first_and_last_move_store_wide_and_in_the_collection() -> None:
+    # Stored before: A v5 and v7 (A v5 also in the collection), B v3 (elsewhere only).
+    known = Known(
+        digests={
+            (A, 5): row("indicator", 1, 5).digest,
+            (A, 7): row("indicator", 1, 7).digest,
+            (B, 3): row("indicator", 2, 3).digest,
+        },
+        seqs={(A, 5): 100, (A, 7): 101, (B, 3): 102},
+        members={(A, 5): 100},
+    )
+    batch = [row("indicator", 1, 1), row("indicator", 1, 9), row("indicator", 1, 7), row("indicator", 2, 3)]
+    plan = make_plan(batch, known, lambda count: 1000)
+    assert [r.status.value for r in plan.results] == ["added", "added", "linked", "linked"]
+    # Store-wide A was 5..7 and becomes 1..9; B gets no new version.
+    assert plan.clear_version_first == [(A, 5)] and plan.clear_version_last == [(A, 7)]
+    assert [(v.row.version, v.seq, v.is_first, v.is_last) for v in plan.versions] == [
+        (1, 1000, True, False),
+        (9, 1001, False, True),
+    ]
+    # In the collection A was 5..5 and becomes 1..9; B enters it alone.
+    assert plan.clear_member_first == [(A, 5)] and plan.clear_member_last == [(A, 5)]
+    assert [(m.id, m.version, m.vseq, m.date_added, m.is_first, m.is_last) for m in plan.memberships] == [
+        (A, 1, 1000, 1000, True, False),
+        (A, 9, 1001, 1001, False, True),
+        (A, 7, 101, 1002, False, False),
+        (B, 3, 102, 1003, True, True),
+    ]
+
+
+def _never(count: int) -> int:
+    raise AssertionError("no date_added is reserved when nothing enters the collection")
+
+
+def test_nothing_moves_when_nothing_enters() -> None:
+    known = Known(digests={(A, 5): row("indicator", 1, 5).digest}, seqs={(A, 5): 100}, members={(A, 5): 100})
+    plan = make_plan([row("indicator", 1, 5), row("indicator", 1, 5, x=1)], known, _never)
+    assert [r.status.value for r in plan.results] == ["duplicate", "conflict"]
+    assert (plan.versions, plan.memberships, plan.clear_version_first, plan.clear_member_last) == ([], [], [], [])
