@@ -277,3 +277,27 @@ def test_every_rule_is_documented() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "stix-validation.md").read_text(encoding="utf-8")
     for rule in RULES:
         assert f"| `{rule}` |" in text, rule
+
+
+# --- regressions -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_year_0000_is_not_a_timestamp(strict: bool) -> None:
+    assert errors(base("indicator", valid_from="0000-01-01T00:00:00Z"), strict) == [("valid_from", "timestamp-format")]
+    assert errors(base("malware", created="0000-01-01T00:00:00.000Z"), strict) == [("created", "timestamp-format")]
+    assert errors(base("indicator", valid_from="0001-01-01T00:00:00Z"), strict) == []
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_bundle_is_not_an_object_of_a_bundle(strict: bool) -> None:
+    inner = {"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": [base("malware")]}
+    assert errors(inner, strict) == [("type", "reserved-type")]
+
+
+def test_non_json_number_in_an_id_contributing_property_is_reported_not_a_crash() -> None:
+    for value in (float("inf"), float("nan")):
+        assert errors(base("nt", extensions=value), strict=False) == [("extensions", "property-type")]
+        file = base("file_plain")
+        file["name"] = value
+        assert errors(file) == [("name", "property-type")]

@@ -23,17 +23,14 @@ __all__ = ["RULES", "validate"]
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import Violation
+from ...errors import InvalidJSON, Violation
 from .._ids import ID_CONTRIBUTING_PROPERTIES, deterministic_id
+from ._catalog import SPECS as _SPECS
 from ._common import PROPERTY_NAME_RE, TYPE_RE, TypeSpec, declared_extension_types
-from ._meta import META_SPECS
 from ._rules import BINARY, HEX, ID_RE, Ctx, describe, ref, refs
-from ._sco import SCO_SPECS
-from ._sdo import GENERIC_SCO, GENERIC_SDO, SDO_SPECS
-from ._sro import SRO_SPECS
+from ._sdo import GENERIC_SCO, GENERIC_SDO
 from ._vocab import RESERVED_PROPERTIES, RESERVED_TYPES
 
-_SPECS: dict[str, TypeSpec] = {**SDO_SPECS, **SRO_SPECS, **SCO_SPECS, **META_SPECS}
 _NEW_TYPE_EXTENSIONS = frozenset({"new-sdo", "new-sco", "new-sro"})
 _ANY_REF = ref(None, "a STIX object")
 _ANY_REFS = refs(None, "STIX objects")
@@ -134,6 +131,9 @@ def _custom_type(obj: Mapping[str, Any], type_: object, ctx: Ctx) -> TypeSpec:
                   f"is {describe(type_)}; a type MUST be 3-250 of a-z, 0-9 and '-', without '--'")
     elif type_ in RESERVED_TYPES:
         ctx.error("type", "reserved-type", f"{type_!r} is reserved by STIX 2.1")
+    elif type_ == "bundle":
+        ctx.error("type", "reserved-type",
+                  "a bundle is not a STIX object (section 8): it cannot be an object of a bundle")
     elif declared_extension_types(obj) & _NEW_TYPE_EXTENSIONS:
         pass  # a new object type defined through an extension-definition: STIX 2.1 conformant
     else:
@@ -186,7 +186,7 @@ def _uuid_rules(obj: Mapping[str, Any], spec: TypeSpec, type_: str, oid: str, ct
         return
     try:
         expected = deterministic_id(obj)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, InvalidJSON):  # content that is not JSON (NaN, ...): reported by its checker
         return
     if expected is not None and expected != oid:
         ctx.warn("id", "deterministic-id",

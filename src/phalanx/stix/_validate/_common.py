@@ -47,11 +47,13 @@ from ._rules import (
     Check,
     Ctx,
     ObjectRule,
+    Shape,
     Table,
     describe,
     int_range,
     ref,
     refs,
+    shaped,
     ts_key,
 )
 from ._vocab import EXTENSION_TYPE_ENUM, PREDEFINED_EXTENSIONS, STANDARD_TYPES
@@ -296,7 +298,7 @@ def extensions(predefined: Mapping[str, Check]) -> Check:
                 ctx.error(p, "extension-rules",
                           f"{key!r} is neither an extension-definition id nor a predefined extension name")
 
-    return check
+    return shaped(check, Shape("extensions", table=predefined))
 
 
 # --- common tables ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
     "ID_RE",
     "INTEGER",
     "NON_NEGATIVE_INTEGER",
+    "SHAPES",
     "STRING",
     "STRING_LIST",
     "TIMESTAMP",
@@ -25,6 +26,7 @@ __all__ = [
     "Check",
     "Ctx",
     "ObjectRule",
+    "Shape",
     "Table",
     "check_fields",
     "describe",
@@ -38,12 +40,14 @@ __all__ = [
     "open_vocab_list",
     "ref",
     "refs",
+    "shaped",
     "timestamp_problem",
     "ts_key",
 ]
 
 import re
 from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import Violation
@@ -82,6 +86,32 @@ class Ctx:
 Check = Callable[[Any, str, Ctx], None]
 ObjectRule = Callable[[Mapping[str, Any], Ctx], None]
 Table = Mapping[str, Check]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a checker built by a factory below expects, for introspection (tests, docs); never used to validate.
+
+    kind is "ref" / "refs" (``allowed``: the target types, None for any), "enum" (``allowed``: the values),
+    "list" (``item``: the checker of each item), "object" (``table`` and ``required``: a sub-object) or
+    "extensions" (``table``: predefined extension name -> checker).
+    """
+
+    kind: str
+    allowed: frozenset[str] | None = None
+    item: Check | None = None
+    table: Table | None = None
+    required: tuple[str, ...] = ()
+
+
+SHAPES: dict[Check, Shape] = {}
+"""The shape of every checker that has one, keyed by the checker itself."""
+
+
+def shaped(check: Check, shape: Shape) -> Check:
+    """Record the shape of ``check`` in SHAPES and return it."""
+    SHAPES[check] = shape
+    return check
 
 
 def describe(value: object) -> str:
@@ -169,6 +199,8 @@ def timestamp_problem(value: object) -> str | None:
     m = TS_RE.fullmatch(value)
     if m is None:
         return f"is {describe(value)}; {_EXPECTED_TS} (with a valid month, day and time of day)"
+    if value.startswith("0000"):
+        return f"is {describe(value)}; there is no year 0000 (the years of a timestamp are 0001-9999)"
     if value[8:10] > "28":
         day = int(m[3])
         month = int(m[2])
@@ -254,7 +286,7 @@ def list_of(item: Check, what: str) -> Check:
             for i, v in enumerate(value):
                 item(v, f"{path}[{i}]", ctx)
 
-    return check
+    return shaped(check, Shape("list", item=item))
 
 
 def STRING_LIST(value: Any, path: str, ctx: Ctx) -> None:  # noqa: N802
@@ -277,7 +309,7 @@ def enum(values: Set[str], name: str) -> Check:
         elif value not in values:
             ctx.error(path, "enum-value", f"is {describe(value)}; expected one of {name}: {shown}")
 
-    return check
+    return shaped(check, Shape("enum", allowed=frozenset(values)))
 
 
 def enum_list(values: Set[str], name: str) -> Check:
@@ -333,7 +365,7 @@ def ref(allowed: Set[str] | None, what: str) -> Check:
         if problem is not None:
             ctx.error(path, *problem)
 
-    return check
+    return shaped(check, Shape("ref", allowed=None if allowed is None else frozenset(allowed)))
 
 
 def refs(allowed: Set[str] | None, what: str) -> Check:
@@ -346,7 +378,7 @@ def refs(allowed: Set[str] | None, what: str) -> Check:
                 if problem is not None:
                     ctx.error(f"{path}[{i}]", *problem)
 
-    return check
+    return shaped(check, Shape("refs", allowed=None if allowed is None else frozenset(allowed)))
 
 
 # --- dictionaries and hashes (section 3.? dictionary, 2.7 hashes) -------------------------------------------

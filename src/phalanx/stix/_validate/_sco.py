@@ -25,6 +25,7 @@ from ._rules import (
     Check,
     Ctx,
     ObjectRule,
+    Shape,
     Table,
     check_fields,
     describe,
@@ -35,6 +36,7 @@ from ._rules import (
     open_vocab,
     ref,
     refs,
+    shaped,
 )
 from ._vocab import (
     ACCOUNT_TYPE_OV,
@@ -69,7 +71,7 @@ def _sub(table: Table, required: tuple[str, ...], what: str) -> Check:
     def check(value: Any, path: str, ctx: Ctx) -> None:
         check_fields(value, path, ctx, table, required, what)
 
-    return check
+    return shaped(check, Shape("object", table=table, required=required))
 
 
 def _one(types: str, what: str) -> Check:
@@ -145,6 +147,8 @@ _MIME_PART: Table = {
     "body": STRING, "body_raw_ref": _one("artifact file", "an artifact or file"),
     "content_type": STRING, "content_disposition": STRING,
 }
+
+shaped(_mime_part, Shape("object", table=_MIME_PART))
 
 _PORT = int_range(0, 65535)
 _ADDRESS = _one("ipv4-addr ipv6-addr mac-addr domain-name", "an IP, MAC address or domain name")
