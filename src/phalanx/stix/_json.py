@@ -49,36 +49,41 @@ def loads(data: bytes | str, *, max_bytes: int, max_depth: int | None) -> Any:
 
 
 def measure(value: Any) -> tuple[int, bool]:
-    """Return (nesting depth, whether the value needs the reference canonicalizer)."""
+    """Return (nesting depth, whether the value needs the reference canonicalizer).
+
+    Iterative (a hostile document cannot exhaust the stack) and dispatching on exact types, since it runs on
+    every object of every bulk import.
+    """
     depth = 0
     slow = False
     stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            if level > depth:
-                depth = level
-            for key, child in item.items():
-                if not slow and not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
-                    slow = True
-                if isinstance(child, dict | list):
-                    stack.append((child, level + 1))
-                elif isinstance(child, float) or (
-                    isinstance(child, int) and not isinstance(child, bool) and abs(child) > _MAX_SAFE_INTEGER
-                ):
-                    slow = True
-        elif isinstance(item, list):
-            if level > depth:
-                depth = level
-            for child in item:
-                if isinstance(child, dict | list):
-                    stack.append((child, level + 1))
-                elif isinstance(child, float) or (
-                    isinstance(child, int) and not isinstance(child, bool) and abs(child) > _MAX_SAFE_INTEGER
-                ):
-                    slow = True
-        elif isinstance(item, float):
-            slow = True
+        item, level = pop()
+        kind = type(item)
+        if kind is dict:
+            if not slow:
+                for key in item:
+                    if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
+                        slow = True
+                        break
+            children: Any = item.values()
+        elif kind is list:
+            children = item
+        else:
+            if kind is float or (kind is int and not -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER):
+                slow = True
+            continue
+        if level > depth:
+            depth = level
+        for child in children:
+            child_kind = type(child)
+            if child_kind is str or child_kind is bool or child is None:
+                continue
+            if child_kind is dict or child_kind is list:
+                push((child, level + 1))
+            elif child_kind is float or (child_kind is int and not -_MAX_SAFE_INTEGER <= child <= _MAX_SAFE_INTEGER):
+                slow = True
     return depth, slow
 
 

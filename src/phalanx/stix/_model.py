@@ -91,7 +91,7 @@ class StixObject:
     @classmethod
     def from_json(cls, data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> StixObject:
         """Parse one JSON object and validate it."""
-        value = loads(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        value = loads(data, max_bytes=limits.max_bytes, max_depth=None)  # from_dict checks the depth
         return cls.from_dict(value, mode=mode, limits=limits)
 
 
@@ -151,26 +151,25 @@ def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limit
     ``InputTooLarge``); a bundle whose envelope is broken raises ``InvalidSTIX``. One bad object never stops
     the others: it becomes a ``Refused`` entry with its reason.
     """
-    try:
-        # Each object's depth is checked on its own (StixObject.from_dict), so that only that object is refused.
-        value = loads(data, max_bytes=limits.max_bytes, max_depth=None)
-    except InvalidJSON:
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        if _looks_like_json_lines(raw):
-            return list(_parse_lines(raw.splitlines(), mode, limits))
-        raise
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _looks_like_json_lines(raw):
+        return list(_parse_lines(raw.splitlines(), mode, limits))
+    # Each object's depth is checked on its own (StixObject.from_dict), so that only that object is refused.
+    value = loads(raw, max_bytes=limits.max_bytes, max_depth=None)
     return list(_objects_of(value, mode, limits))
 
 
 def _looks_like_json_lines(raw: bytes) -> bool:
-    """JSON lines, not a broken document: the first non-blank line is a whole JSON object by itself."""
-    for line in raw.splitlines():
-        if line.strip():
-            try:
-                return isinstance(orjson.loads(line), dict)
-            except orjson.JSONDecodeError:
-                return False
-    return False
+    """JSON lines: the first non-blank line is a whole JSON object by itself, and more follows it. (A broken
+    or pretty-printed document never starts with a whole object on its own line.)"""
+    start = len(raw) - len(raw.lstrip())
+    end = raw.find(b"\n", start)
+    if end < 0 or not raw[end:].strip():
+        return False
+    try:
+        return isinstance(orjson.loads(raw[start:end]), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def iter_jsonl(stream: IO[bytes] | Iterable[bytes], *, mode: Mode = Mode.STRICT, limits: Limits = Limits()

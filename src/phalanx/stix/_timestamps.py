@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = ["TIMESTAMP_RE", "format_micros", "now_micros", "parse_micros"]
 
+import functools
 import re
 import time
 from datetime import UTC, datetime
@@ -18,8 +19,12 @@ TIMESTAMP_RE = re.compile(
 _EPOCH_DAYS = datetime(1970, 1, 1).toordinal()
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_micros(text: str) -> int:
-    """Microseconds since the epoch, or ``ValueError`` if ``text`` is not a STIX timestamp."""
+    """Microseconds since the epoch, or ``ValueError`` if ``text`` is not a STIX timestamp.
+
+    Cached: bulk feeds repeat the same few ``created``/``modified`` values across thousands of objects.
+    """
     match = TIMESTAMP_RE.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not an RFC 3339 UTC timestamp like 2024-01-31T12:00:00.000Z")
