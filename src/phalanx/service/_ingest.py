@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["Ingest"]
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
 from ..config import Settings
@@ -66,15 +67,34 @@ class Ingest:
     def stream(self, actor: Actor, collection_ref: str, parsed: Iterable[Parsed], *,
                on_batch: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
         """Ingest a long stream in batches with flat memory; ``on_batch(summary, last_index)`` runs after each
-        batch is durable."""
+        batch is durable, in order.
+
+        Parsing and storing overlap: while batch N is being written (the database does most of that work
+        without holding the GIL), batch N+1 is parsed and validated. At most one batch is in flight, and batch
+        N+1 is only handed to the store once batch N is committed and reported.
+        """
         collection = self.authorize(actor, collection_ref)
         summary = IngestSummary()
-        for batch in _batches(enumerate(parsed), self._settings.batch_size):
-            for result in self._store_batch(actor, collection, batch):
+
+        def finish(batch: list[tuple[int, Parsed]], stored: Future[list[ObjectResult]]) -> None:
+            for result in stored.result():
                 summary.record(result)
             summary.batches += 1
             if on_batch is not None:
                 on_batch(summary, batch[-1][0])
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phalanx-ingest") as store:
+            in_flight: tuple[list[tuple[int, Parsed]], Future[list[ObjectResult]]] | None = None
+            try:
+                for batch in _batches(enumerate(parsed), self._settings.batch_size):  # parses the next batch
+                    if in_flight is not None:
+                        done, in_flight = in_flight, None
+                        finish(*done)
+                    in_flight = (batch, store.submit(self._store_batch, actor, collection, batch))
+            finally:
+                # Whatever stopped the stream, the batch already handed over is committed and reported.
+                if in_flight is not None:
+                    finish(*in_flight)
         return summary
 
     def _store_batch(self, actor: Actor, collection: Collection, batch: list[tuple[int, Parsed]]

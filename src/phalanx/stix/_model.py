@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..errors import Error, InputTooLarge, InvalidJSON, InvalidSTIX, Violation
+from ..errors import Error, InputTooLarge, InvalidSTIX, Violation
 from ._ids import IDENTIFIER_RE, is_identifier
 from ._json import canonical, digest, loads, measure
 from ._timestamps import parse_micros

@@ -87,6 +87,49 @@ class _SqliteTx:
 
 _Task = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
 
+# The writer leaves checkpoints (copying the WAL into the database file, with an fsync) to a thread of their
+# own, so a commit never waits for one; past this many WAL pages it checkpoints itself, as a safety net.
+_WRITER_AUTOCHECKPOINT_PAGES = 65536
+
+
+class _Checkpointer:
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection whenever the writer has committed.
+
+    PASSIVE never blocks the writer or readers; SQLite does the copying without holding the GIL, so on a
+    machine with two cores the checkpoint and the next batch proceed at the same time.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=f"phalanx-sqlite-checkpoint:{path}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
+        except sqlite3.Error:
+            return  # the writer's own autocheckpoint still bounds the WAL
+        with contextlib.closing(conn):
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stop:
+                    return
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
 
 class SqliteEngine:
     """``write(fn)`` runs ``fn`` on the writer thread inside BEGIN IMMEDIATE ... COMMIT and waits for it;
@@ -104,6 +147,7 @@ class SqliteEngine:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._checkpointer: _Checkpointer | None = None
 
     # lifecycle ----------------------------------------------------------------------------------------
 
@@ -117,10 +161,13 @@ class SqliteEngine:
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
                 conn.execute("PRAGMA cache_size=-65536")
                 conn.execute("PRAGMA temp_store=MEMORY")
+                conn.execute(f"PRAGMA wal_autocheckpoint={_WRITER_AUTOCHECKPOINT_PAGES}")
             except sqlite3.Error:
                 conn.close()
                 raise
         self._writer = conn
+        self._checkpointer = _Checkpointer(self.path)
+        self._checkpointer.start()
         self._thread = threading.Thread(target=self._run, name=f"phalanx-sqlite-writer:{self.path}", daemon=True)
         self._thread.start()
         self._state = _State.OPENED
@@ -134,6 +181,8 @@ class SqliteEngine:
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             for conn in self._readers:
                 conn.close()
@@ -160,6 +209,8 @@ class SqliteEngine:
                 try:
                     result = fn(conn)
                     conn.execute("COMMIT")
+                    if self._checkpointer is not None:
+                        self._checkpointer.poke()
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
