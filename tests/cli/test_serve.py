@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 
 def free_port() -> int:
@@ -55,6 +60,41 @@ def test_demo_node_serves_its_objects(tmp_path: Path) -> None:
         objects = body["objects"]
         assert isinstance(objects, list) and len(objects) == 5 and body["more"] is True
         assert all(o["type"] == "indicator" for o in objects)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_serves_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    home = tmp_path / "node"
+    subprocess.run([sys.executable, "-m", "phalanx", "--home", str(home), "init"], check=True, capture_output=True)
+    port = free_port()
+    env = dict(os.environ, PHALANX_TLS_CERT=str(cert), PHALANX_TLS_KEY=str(key))
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-m", "phalanx", "--home", str(home), "serve", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/health", context=context, timeout=5) as r:
+                    assert r.status == 200 and json.loads(r.read())["status"] == "ok"
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "the server did not start within 30 s"
+                time.sleep(0.2)
+        assert "https://" in (tmp_path / "serve.log").read_text()
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)  # plain HTTP is not spoken
     finally:
         server.terminate()
         server.wait(timeout=10)
