@@ -47,3 +47,21 @@ def test_nothing_moves_when_nothing_enters() -> None:
     plan = make_plan([row("indicator", 1, 5), row("indicator", 1, 5, x=1)], known, _never)
     assert [r.status.value for r in plan.results] == ["duplicate", "conflict"]
     assert (plan.versions, plan.memberships, plan.clear_version_first, plan.clear_member_last) == ([], [], [], [])
+
+
+def test_all_new_fast_path_decides_like_the_general_walk() -> None:
+    """A batch of ids the store does not hold, each once, takes a shortcut: it must agree with the general walk."""
+    from phalanx.store._plan import _general
+
+    batch = [row("indicator", 10 + n, 5 + n, revoked=n == 2) for n in range(5)]
+    fast, general = make_plan(batch, Known(), lambda count: 500), _general(batch, Known(), lambda count: 500)
+    assert fast == general
+    assert [r.status.value for r in fast.results] == ["added"] * 5 and fast.revoked == {batch[2].id: 7}
+
+
+def test_a_repeated_id_or_a_known_one_takes_the_general_walk() -> None:
+    again = make_plan([row("indicator", 1, 1), row("indicator", 1, 2)], Known(), lambda count: 10)
+    assert [(v.is_first, v.is_last) for v in again.versions] == [(True, False), (False, True)]
+    known = Known(digests={(A, 5): row("indicator", 1, 5).digest}, seqs={(A, 5): 3})
+    plan = make_plan([row("indicator", 1, 9)], known, lambda count: 10)
+    assert plan.clear_version_last == [(A, 5)] and plan.versions[0].is_first is False

@@ -123,3 +123,27 @@ def test_values_postgres_cannot_send_are_store_errors() -> None:
             assert engine.read(lambda tx: tx.rows("SELECT ?::bigint", [2**63 - 1])) == [(2**63 - 1,)]
         finally:
             engine.close()
+
+
+def test_analyze_keeps_the_batch_lookup_on_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without statistics PostgreSQL scans versions for ``id = ANY(...)``; the engine ANALYZEs after migrating
+    and as the tables grow, so the per-batch look-up uses versions_id_version."""
+    from phalanx.store import _postgres
+    from phalanx.store._postgres import PostgresEngine
+
+    monkeypatch.setattr(_postgres, "_ANALYZE_FIRST", 300)
+    with postgres_schema() as url, open_backend(url, upgrade=True) as backend:
+        engine = backend.store._engine  # type: ignore[attr-defined]
+        assert isinstance(engine, PostgresEngine)
+        assert engine.analyzed == 1  # after the migration
+        for b in range(8):
+            backend.store.put_many("c", [row("indicator", b * 200 + i, 1) for i in range(200)], contributor="x")
+        assert engine.analyzed == 1 + 3  # at 400, 800 (2x), 1,600 (2x) versions inserted
+        ids = [row("indicator", n, 1).id for n in range(0, 1600, 400)]  # a few ids among many rows
+
+        def explain(tx: _postgres.Tx) -> str:
+            rows = tx.rows("EXPLAIN SELECT id, version, digest, seq FROM versions v WHERE v.id = ANY(?)", [ids])
+            return "\n".join(r[0] for r in rows)
+
+        plan = engine.read(explain)
+        assert "versions_id_version" in plan and "Seq Scan" not in plan, plan[:300]

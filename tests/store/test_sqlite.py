@@ -111,3 +111,25 @@ def test_translate_lets_phalanx_errors_through() -> None:
 
     with pytest.raises(NotFound), translate():
         raise NotFound("no such thing")
+
+
+def test_queries_by_id_start_from_the_id_index(tmp_path: Path) -> None:
+    """Memberships hold no object id: reading a collection by id must go through versions_id_version, then the
+    membership by (vseq, collection), never scan the collection."""
+    from phalanx.store._sql._objects import compile_query
+
+    url = f"sqlite:///{tmp_path}/q.db"
+    with open_backend(url, upgrade=True) as backend:
+        backend.store.put_many("c", [row("indicator", n, 1) for n in range(50)], contributor="identity--a")
+        conn = sqlite3.connect(tmp_path / "q.db")
+        try:
+            for query in (
+                Query(collection="c", ids=(row("indicator", 3, 1).id,)),
+                Query(collection="c", ids=(row("indicator", 3, 1).id, row("indicator", 4, 1).id), types=("x",)),
+            ):
+                sql, params = compile_query(query, None)
+                plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+                assert "versions_id_version" in plan and "memberships_key" in plan, plan
+                assert "SCAN" not in plan, plan
+        finally:
+            conn.close()

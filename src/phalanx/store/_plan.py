@@ -109,9 +109,31 @@ def _moved_bounds(
     return new_bounds, clear_first, clear_last
 
 
+def _all_new(rows: Sequence[VersionRow], allocate: Callable[[int], int]) -> Plan:
+    """The common case of a bulk import: the store holds none of the ids and each id appears once in the
+    batch. Every row is ADDED, the first and the last version of its id (store-wide and in the collection),
+    with date_added and seq base, base + 1, ... in batch order; no flag moves."""
+    base = allocate(len(rows))
+    added = PutStatus.ADDED
+    results = [PutResult(row.id, row.version, added, base + k) for k, row in enumerate(rows)]
+    versions = [VersionInsert(row, base + k, True, True) for k, row in enumerate(rows)]
+    memberships = [
+        MembershipInsert(row.id, row.version, row.type, row.spec_version, base + k, base + k, True, True)
+        for k, row in enumerate(rows)
+    ]
+    revoked = {row.id: row.version for row in rows if row.revoked}
+    return Plan(results, versions, memberships, [], [], [], [], revoked)
+
+
 def make_plan(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int]) -> Plan:
     """Decide the batch. ``allocate(n)`` reserves ``n`` consecutive date_added values and returns the first;
     it is called once, after the statuses are known (with 0 when nothing new enters the collection)."""
+    if rows and not known.digests and not known.min_revoked and len({row.id for row in rows}) == len(rows):
+        return _all_new(rows, allocate)
+    return _general(rows, known, allocate)
+
+
+def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int]) -> Plan:
     digests = dict(known.digests)
     min_revoked = dict(known.min_revoked)
     # New versions and memberships get a relative number k (0, 1, ...) until the dates are reserved.

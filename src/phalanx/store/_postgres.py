@@ -5,6 +5,13 @@ table: ``serialize_writers`` locks its row (FOR UPDATE) before reading what the 
 held until COMMIT, so (1) two batches never plan against the same state and (2) batches commit in the order
 of the date_added values they take: a reader can never see date_added T2 while a smaller T1 is still
 uncommitted. Bulk inserts use COPY.
+
+Planner statistics: the per-batch look-up ``versions.id = ANY(...)`` only uses its index once PostgreSQL
+knows ``id`` is (nearly) unique; without statistics it estimates a large share of the table and scans all of
+it, so an import slows down as it goes (and autovacuum, which would ANALYZE, may be off or late). The engine
+therefore runs ANALYZE on the object tables after migrations, and again whenever the versions this process
+has inserted since its last ANALYZE reach a threshold: first after a few thousand, then each time the count
+doubles, at least every 200,000.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ __all__ = ["PostgresEngine"]
 import contextlib
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -32,6 +40,11 @@ T = TypeVar("T")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _UPGRADE = "Run 'phalanx db upgrade' (Backend.upgrade()) to create or update the tables."
 _LOCK_KEY = 0x5048414C  # "PHAL": advisory lock taken while migrating
+_ANALYZED_TABLES = ("versions", "memberships", "revoked", "collection_keys")
+_ANALYZE_FIRST = 5_000
+"""Versions inserted by this process before its first ANALYZE (after that, each time the count doubles)."""
+_ANALYZE_EVERY = 200_000
+"""...and at least this often."""
 
 
 @contextlib.contextmanager
@@ -63,6 +76,8 @@ def _pg(sql: str) -> str:
 class _PgTx:
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self._conn = conn
+        self.inserted_versions = 0
+        """Rows this transaction copied into ``versions``."""
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         cur = self._conn.execute(_pg(sql), params)
@@ -79,6 +94,8 @@ class _PgTx:
         with self._conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+        if table == "versions":
+            self.inserted_versions += len(rows)
 
     def any_of(self, column: str, values: Sequence[object]) -> tuple[str, list[object]]:
         return f"{column} = ANY(?)", [list(values)]
@@ -131,6 +148,12 @@ class PostgresEngine:
             timeout=timeout,
             name="phalanx",
         )
+        self._analyze_lock = threading.Lock()
+        self._inserted = 0
+        self._analyze_at = _ANALYZE_FIRST
+        self._analyzing = False
+        self.analyzed = 0
+        """How many times this engine has run ANALYZE (for tests)."""
 
     def open(self) -> None:
         try:
@@ -146,8 +169,37 @@ class PostgresEngine:
         self._pool.close()
 
     def write(self, fn: Callable[[Tx], T]) -> T:
-        with translate(), self._pool.connection() as conn, conn.transaction():
-            return fn(_PgTx(conn))
+        with translate(), self._pool.connection() as conn:
+            tx = _PgTx(conn)
+            with conn.transaction():
+                result = fn(tx)
+            if tx.inserted_versions:
+                self._grown(conn, tx.inserted_versions)
+            return result
+
+    def _grown(self, conn: psycopg.Connection[Row], inserted: int) -> None:
+        """Count versions inserted (committed) by this process; ANALYZE when a threshold is crossed."""
+        with self._analyze_lock:
+            self._inserted += inserted
+            if self._inserted < self._analyze_at or self._analyzing:
+                return
+            self._analyzing = True
+        try:
+            # The batch is committed: a failure here must not make put_many report an error. The next
+            # threshold retries.
+            with contextlib.suppress(psycopg.Error):
+                self._analyze(conn)
+        finally:
+            with self._analyze_lock:
+                self._analyzing = False
+                self._analyze_at = self._inserted + min(max(self._inserted, _ANALYZE_FIRST), _ANALYZE_EVERY)
+
+    def _analyze(self, conn: psycopg.Connection[Row]) -> None:
+        # Outside any transaction (the connection is in autocommit): the batch is committed, and ANALYZE
+        # takes no lock that stops writers or readers.
+        for table in _ANALYZED_TABLES:
+            conn.execute(f"ANALYZE {table}")
+        self.analyzed += 1
 
     def read(self, fn: Callable[[Tx], T]) -> T:
         with translate(), self._pool.connection() as conn:
@@ -177,4 +229,6 @@ class PostgresEngine:
                 "INSERT INTO schema_migrations (version, name, applied) VALUES (%s, %s, %s)",
                 (migration.version, migration.name, now_micros()),
             )
-            return True
+        with translate(), self._pool.connection() as conn:
+            self._analyze(conn)  # a migration may have rewritten the tables, or loaded them
+        return True

@@ -1,11 +1,18 @@
 """The object store over SQL: put_many writes a ``Plan``; queries compile to one SELECT with parameters.
 
 Tables (see migrations/*/0001_initial.sql):
-  versions     one row per (id, version); ``seq`` = the date_added when first stored (unique, ordered);
-               ``is_first``/``is_last`` mark the oldest/newest version of the id store-wide.
-  memberships  one row per (collection, id, version); ``date_added`` unique across the store; type and
-               spec_version copied from the version; ``is_first``/``is_last`` within the collection.
-  revoked      id -> oldest revoked version.
+  versions         one row per (id, version); ``seq`` = the date_added when first stored (unique, ordered);
+                   ``is_first``/``is_last`` mark the oldest/newest version of the id store-wide.
+  collection_keys  collection id -> a small integer ``key``, the form memberships hold it in.
+  memberships      one row per (collection, version): the collection's key and the version's ``seq``
+                   (``vseq``); ``date_added`` unique across the store; type copied from the version;
+                   ``is_first``/``is_last`` within the collection.
+  revoked          id -> oldest revoked version.
+
+Only ``versions_id_version`` is keyed by the object id. Reading through a collection with ids therefore
+starts from ``versions`` (``versions v CROSS JOIN memberships m``: SQLite keeps that join order, PostgreSQL
+plans it as any inner join), and a collection id is turned into its key by a scalar subquery the database
+evaluates once per statement.
 """
 
 from __future__ import annotations
@@ -50,17 +57,8 @@ _VERSION_COLUMNS = (
     "is_first",
     "is_last",
 )
-_MEMBER_COLUMNS = (
-    "date_added",
-    "collection",
-    "id",
-    "version",
-    "vseq",
-    "type",
-    "spec_version",
-    "is_first",
-    "is_last",
-)
+_MEMBER_COLUMNS = ("date_added", "collection", "vseq", "type", "is_first", "is_last")
+_COLLECTION_KEY = "(SELECT key FROM collection_keys WHERE id = ?)"
 _SELECT = (
     "v.id, v.type, v.spec_version, v.version, v.created, v.revoked, v.canonical, v.digest, "
     "v.marking_refs, v.created_by_ref, v.contributor"
@@ -103,39 +101,60 @@ class SqlStore:
             return []
 
         def work(tx: Tx) -> list[PutResult]:
-            tx.serialize_writers()
-            plan = make_plan(batch, self._known(tx, collection, batch), tx.allocate)
-            self._write(tx, collection, contributor, plan)
+            tx.serialize_writers()  # before reading anything the plan depends on, the key included
+            key = self._collection_key(tx, collection)
+            known = self._known(tx, key, batch)
+            plan = make_plan(batch, known, tx.allocate)
+            if plan.memberships and key is None:
+                ((key,),) = tx.rows("INSERT INTO collection_keys (id) VALUES (?) RETURNING key", [collection])
+            self._write(tx, key, contributor, plan, known.seqs)
             return plan.results
 
         return self._engine.write(work)
 
-    def _known(self, tx: Tx, collection: str, batch: Sequence[VersionRow]) -> Known:
+    @staticmethod
+    def _collection_key(tx: Tx, collection: str) -> int | None:
+        found = tx.rows("SELECT key FROM collection_keys WHERE id = ?", [collection])
+        return int(found[0][0]) if found else None
+
+    def _known(self, tx: Tx, key: int | None, batch: Sequence[VersionRow]) -> Known:
         known = Known()
-        ids = sorted({row.id for row in batch})
+        ids = sorted({row.id for row in batch})  # in index order: neighbouring probes share pages
+        held: list[str] = []
         for start in range(0, len(ids), _CHUNK):
             cond, params = tx.any_of("id", ids[start : start + _CHUNK])
             for oid, ver, dig, seq in tx.rows(f"SELECT id, version, digest, seq FROM versions WHERE {cond}", params):
                 known.digests[(oid, ver)] = dig
                 known.seqs[(oid, ver)] = seq
-            for oid, ver, date in tx.rows(
-                f"SELECT id, version, date_added FROM memberships WHERE collection = ? AND {cond}",
-                [collection, *params],
-            ):
-                known.members[(oid, ver)] = date
+                if not held or held[-1] != oid:
+                    held.append(oid)
+        # Only stored versions can be in the collection, or have made their id revoked: a batch of ids the
+        # store does not hold (a bulk import) needs no more look-ups. A collection never seen holds nothing.
+        by_seq = {seq: pair for pair, seq in known.seqs.items()}
+        seqs = sorted(by_seq)
+        for start in range(0, len(seqs) if key is not None else 0, _CHUNK):
+            cond, params = tx.any_of("vseq", seqs[start : start + _CHUNK])
+            members = tx.rows(
+                f"SELECT vseq, date_added FROM memberships WHERE collection = ? AND {cond}", [key, *params]
+            )
+            for seq, date in members:
+                known.members[by_seq[seq]] = date
+        for start in range(0, len(held), _CHUNK):
+            cond, params = tx.any_of("id", held[start : start + _CHUNK])
             for oid, ver in tx.rows(f"SELECT id, version FROM revoked WHERE {cond}", params):
                 known.min_revoked[oid] = ver
         return known
 
-    def _write(self, tx: Tx, collection: str, contributor: str, plan: Plan) -> None:
+    def _write(self, tx: Tx, key: int | None, contributor: str, plan: Plan, seqs: dict[tuple[str, int], int]) -> None:
+        # Flags only move on versions stored before the batch: their seq is known.
         for flag, pairs in (("is_first", plan.clear_version_first), ("is_last", plan.clear_version_last)):
             if pairs:
-                tx.run_many(f"UPDATE versions SET {flag} = 0 WHERE id = ? AND version = ?", pairs)
+                tx.run_many(f"UPDATE versions SET {flag} = 0 WHERE seq = ?", [(seqs[p],) for p in pairs])
         for flag, pairs in (("is_first", plan.clear_member_first), ("is_last", plan.clear_member_last)):
             if pairs:
                 tx.run_many(
-                    f"UPDATE memberships SET {flag} = 0 WHERE collection = ? AND id = ? AND version = ?",
-                    [(collection, oid, ver) for oid, ver in pairs],
+                    f"UPDATE memberships SET {flag} = 0 WHERE vseq = ? AND collection = ?",
+                    [(seqs[p], key) for p in pairs],
                 )
         if plan.versions:
             tx.insert_many(
@@ -144,41 +163,29 @@ class SqlStore:
                 [
                     (
                         v.seq,
-                        v.row.id,
-                        v.row.version,
-                        v.row.type,
-                        v.row.spec_version,
-                        v.row.created,
-                        int(v.row.revoked),
-                        v.row.canonical,
-                        v.row.digest,
-                        _refs(v.row.marking_refs),
-                        v.row.created_by_ref,
+                        r.id,
+                        r.version,
+                        r.type,
+                        r.spec_version,
+                        r.created,
+                        int(r.revoked),
+                        r.canonical,
+                        r.digest,
+                        _refs(r.marking_refs),
+                        r.created_by_ref,
                         contributor,
                         int(v.is_first),
                         int(v.is_last),
                     )
                     for v in plan.versions
+                    for r in (v.row,)
                 ],
             )
         if plan.memberships:
             tx.insert_many(
                 "memberships",
                 _MEMBER_COLUMNS,
-                [
-                    (
-                        m.date_added,
-                        collection,
-                        m.id,
-                        m.version,
-                        m.vseq,
-                        m.type,
-                        m.spec_version,
-                        int(m.is_first),
-                        int(m.is_last),
-                    )
-                    for m in plan.memberships
-                ],
+                [(m.date_added, key, m.vseq, m.type, int(m.is_first), int(m.is_last)) for m in plan.memberships],
             )
         if plan.revoked:
             tx.run_many("DELETE FROM revoked WHERE id = ?", [(oid,) for oid in plan.revoked])
@@ -187,26 +194,31 @@ class SqlStore:
     # reading ------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _source(collection: str | None) -> tuple[str, str, list[object]]:
-        """FROM clause, the alias carrying the filter columns, and the base parameters."""
+    def _source(collection: str | None, by_id: bool) -> tuple[str, list[str], list[object]]:
+        """FROM clause, its WHERE conditions, and their parameters. Columns of the version (id, version,
+        spec_version) are read from ``v``; the flags, type and date of the membership from ``m``."""
         if collection is None:
-            return "versions v", "v", []
-        return "memberships m JOIN versions v ON v.seq = m.vseq", "m", [collection]
+            return "versions v", [], []
+        if by_id:  # few versions by id, then each one's membership: keep that order (see the module doc)
+            return (
+                "versions v CROSS JOIN memberships m",
+                ["m.vseq = v.seq", f"m.collection = {_COLLECTION_KEY}"],
+                [collection],
+            )
+        return "memberships m JOIN versions v ON v.seq = m.vseq", [f"m.collection = {_COLLECTION_KEY}"], [collection]
 
     def _fetch(
         self, object_id: str, version: int | None, collection: str | None, newest_only: bool
     ) -> list[StoredVersion]:
-        source, a, params = self._source(collection)
-        where = [f"{a}.id = ?"]
-        if collection is not None:
-            where.insert(0, "m.collection = ?")
+        source, where, params = self._source(collection, by_id=True)
+        where.append("v.id = ?")
         params.append(object_id)
         if version is not None:
-            where.append(f"{a}.version = ?")
+            where.append("v.version = ?")
             params.append(version)
         date = "v.seq" if collection is None else "m.date_added"
         order = "DESC LIMIT 1" if newest_only else "ASC"
-        sql = f"SELECT {date}, {_SELECT} FROM {source} WHERE {' AND '.join(where)} ORDER BY {a}.version {order}"
+        sql = f"SELECT {date}, {_SELECT} FROM {source} WHERE {' AND '.join(where)} ORDER BY v.version {order}"
         return [_stored(r, collection) for r in self._engine.read(lambda tx: tx.rows(sql, params))]
 
     def get(self, object_id: str, version: int | None = None, *, collection: str | None = None) -> StoredVersion:
@@ -236,7 +248,10 @@ class SqlStore:
     def stats(self) -> StoreStats:
         def work(tx: Tx) -> StoreStats:
             ((objects, versions),) = tx.rows("SELECT count(DISTINCT id), count(*) FROM versions")
-            collections = tx.rows("SELECT collection, count(*) FROM memberships GROUP BY collection")
+            collections = tx.rows(
+                "SELECT k.id, c.n FROM (SELECT collection, count(*) AS n FROM memberships GROUP BY collection) c "
+                "JOIN collection_keys k ON k.key = c.collection"
+            )
             types = tx.rows("SELECT type, count(*) FROM versions GROUP BY type")
             return StoreStats(
                 int(objects),
@@ -261,32 +276,32 @@ def _in(column: str, values: Sequence[Any], where: list[str], params: list[objec
 
 def compile_query(query: Query, after: int | None) -> tuple[str, list[object]]:
     """One SELECT for one page (limit + 1 rows, to learn whether there is more)."""
-    source, a, params = SqlStore._source(query.collection)
+    source, where, params = SqlStore._source(query.collection, by_id=bool(query.ids))
+    m = "v" if query.collection is None else "m"  # the row carrying type, flags and date
     date = "v.seq" if query.collection is None else "m.date_added"
-    where: list[str] = [] if query.collection is None else ["m.collection = ?"]
     if query.ids:
-        _in(f"{a}.id", sorted(set(query.ids)), where, params)
+        _in("v.id", sorted(set(query.ids)), where, params)
     if query.types:
-        _in(f"{a}.type", sorted(set(query.types)), where, params)
+        _in(f"{m}.type", sorted(set(query.types)), where, params)
     if query.spec_versions:
-        _in(f"{a}.spec_version", sorted(set(query.spec_versions)), where, params)
+        _in("v.spec_version", sorted(set(query.spec_versions)), where, params)
     if query.versions and VersionFilter.ALL not in query.versions:
         alternatives: list[str] = []
         if VersionFilter.FIRST in query.versions:
-            alternatives.append(f"{a}.is_first = 1")
+            alternatives.append(f"{m}.is_first = 1")
         if VersionFilter.LAST in query.versions:
-            alternatives.append(f"{a}.is_last = 1")
+            alternatives.append(f"{m}.is_last = 1")
         exact = sorted({v for v in query.versions if not isinstance(v, VersionFilter)})
         if exact:
             extra: list[str] = []
-            _in(f"{a}.version", exact, extra, params)
+            _in("v.version", exact, extra, params)
             alternatives.extend(extra)
         where.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
     if after is not None:
         where.append(f"{date} > ?")
         params.append(after)
     if not query.include_revoked:
-        where.append(f"NOT EXISTS (SELECT 1 FROM revoked r WHERE r.id = {a}.id)")
+        where.append("NOT EXISTS (SELECT 1 FROM revoked r WHERE r.id = v.id)")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     params.append(min(query.limit + 1, INT64_MAX))  # limit may be INT64_MAX itself
     return f"SELECT {date}, {_SELECT} FROM {source}{clause} ORDER BY {date} LIMIT ?", params

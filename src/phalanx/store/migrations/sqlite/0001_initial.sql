@@ -1,6 +1,11 @@
 -- Phalanx object store and directory, SQLite.
 -- versions.seq and memberships.date_added are INTEGER PRIMARY KEY: the rowid itself, so paging in
 -- date_added order walks the table b-tree, and the version behind a membership is one rowid lookup away.
+--
+-- Object ids are random (UUIDs), so an index keyed by id takes each new row on a random page, and every
+-- such page is written again at each commit. Only versions_id_version is keyed by id: a membership names its
+-- version by seq and its collection by a small integer (collection_keys), so every index on memberships
+-- grows at its end during an import.
 
 CREATE TABLE versions (
     seq            INTEGER PRIMARY KEY,
@@ -21,18 +26,22 @@ CREATE TABLE versions (
 CREATE UNIQUE INDEX versions_id_version ON versions (id, version);
 CREATE INDEX versions_type ON versions (type, seq);
 
+-- The store's own key for each collection id it has seen (the directory's "collections" table is separate:
+-- the store takes any collection id).
+CREATE TABLE collection_keys (
+    key INTEGER PRIMARY KEY,
+    id  TEXT    NOT NULL UNIQUE
+);
+
 CREATE TABLE memberships (
     date_added   INTEGER PRIMARY KEY,
-    collection   TEXT    NOT NULL,
-    id           TEXT    NOT NULL,
-    version      INTEGER NOT NULL,
-    vseq         INTEGER NOT NULL,
-    type         TEXT    NOT NULL,
-    spec_version TEXT    NOT NULL,
+    collection   INTEGER NOT NULL,  -- collection_keys.key
+    vseq         INTEGER NOT NULL,  -- versions.seq: the version's id, version and the rest live there
+    type         TEXT    NOT NULL,  -- copied from the version, for the type indexes
     is_first     INTEGER NOT NULL,
     is_last      INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX memberships_key ON memberships (collection, id, version);
+CREATE UNIQUE INDEX memberships_key ON memberships (vseq, collection);
 CREATE INDEX memberships_added ON memberships (collection, date_added);
 CREATE INDEX memberships_type ON memberships (collection, type, date_added);
 -- The default query asks for the latest version of each id: these partial indexes hold only those rows.
