@@ -64,7 +64,7 @@ class Settings:
     max_depth: int = 64
     validation: str = "strict"
     default_tlp: Tlp = Tlp.AMBER
-    batch_size: int = 1000
+    batch_size: int = 2000
     page_size_max: int = 1000
     tls_cert: str = ""
     tls_key: str = ""

@@ -11,13 +11,23 @@ and organizations may read or write a collection); the TLP 2.0 audience rules bu
 
 from __future__ import annotations
 
-__all__ = ["Decision", "may_administer", "may_grant", "may_read", "may_write", "require"]
+__all__ = [
+    "Decision",
+    "ReadLimits",
+    "may_administer",
+    "may_grant",
+    "may_read",
+    "may_write",
+    "read_limits",
+    "require",
+]
 
 from collections.abc import Collection as Members
 from dataclasses import dataclass
 
 from ..errors import PermissionDenied
 from ..identity import Actor, Role
+from ..stix import Tlp
 
 _WRITERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.PEER})
 _READERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.READER, Role.PEER})
@@ -60,6 +70,39 @@ def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
     if actor.role is Role.ORG_ADMIN and org_id is not None and org_id == actor.org_id:
         return Decision(True, "administrator of this organization")
     return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """Which objects of a readable collection ``actor`` must still not see, in a form the store compiles into
+    its query (``phalanx.store.Hidden``): objects marked with any of ``hidden_markings`` (and, when
+    ``hide_unmarked``, objects with no TLP marking, which count as the node's default level), unless the
+    actor's own organization contributed them."""
+
+    hidden_markings: frozenset[str]
+    hide_unmarked: bool
+    contributor: str
+    reason: str
+
+
+# Until contributors can name recipients (the sharing-scope work), TLP:RED has no recipients but its source:
+# it fails closed. AMBER+STRICT and AMBER go to the community, the recipients of what is shared into it.
+_HIDDEN_FROM_MEMBERS = frozenset({Tlp.RED})
+
+
+def read_limits(actor: Actor, *, default_tlp: Tlp) -> ReadLimits | None:
+    """None when ``actor`` may see everything it can read (node administrators); else what stays hidden."""
+    if actor.role is Role.ADMIN:
+        return None
+    hidden = frozenset(level.value for level in _HIDDEN_FROM_MEMBERS)
+    return ReadLimits(
+        hidden_markings=hidden,
+        hide_unmarked=default_tlp in _HIDDEN_FROM_MEMBERS,
+        contributor=actor.org_id,
+        reason="TLP:RED is for its named recipients only, and none can be named yet: only its contributor "
+        "sees it" + (f"; unmarked objects count as {default_tlp.title}" if default_tlp in _HIDDEN_FROM_MEMBERS
+                     else ""),
+    )
 
 
 _POWER = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.ORG_ADMIN: 2, Role.ADMIN: 3}

@@ -16,7 +16,7 @@ from ..config import Settings
 from ..identity import Actor, Collection, Directory
 from ..policy import may_write, require
 from ..stix import Limits, Mode, Parsed, Refused, StixObject, parse_document
-from ..store import PutStatus, Store, VersionRow
+from ..store import PutResult, PutStatus, Store, VersionRow
 from ._results import IngestSummary, ObjectResult
 
 _REFUSALS = {
@@ -61,7 +61,8 @@ class Ingest:
         parsed = parse_document(data, mode=self.mode(tolerant), limits=self.limits())
         results: list[ObjectResult] = []
         for batch in _batches(enumerate(parsed), self._settings.batch_size):
-            results.extend(self._store_batch(actor, collection, batch))
+            rows = _rows(batch)
+            results.extend(_results(batch, self._put(collection, actor, rows)))
         return results
 
     def stream(self, actor: Actor, collection_ref: str, parsed: Iterable[Parsed], *,
@@ -70,51 +71,73 @@ class Ingest:
         batch is durable, in order.
 
         Parsing and storing overlap: while batch N is being written (the database does most of that work
-        without holding the GIL), batch N+1 is parsed and validated. At most one batch is in flight, and batch
-        N+1 is only handed to the store once batch N is committed and reported.
+        without holding the GIL), batch N+1 is parsed, validated and turned into rows on this thread. At most
+        one batch is in flight, and batch N+1 is only handed to the store once batch N is committed and reported.
         """
         collection = self.authorize(actor, collection_ref)
         summary = IngestSummary()
 
-        def finish(batch: list[tuple[int, Parsed]], stored: Future[list[ObjectResult]]) -> None:
-            for result in stored.result():
-                summary.record(result)
+        def finish(batch: list[tuple[int, Parsed]], stored: Future[list[PutResult]]) -> None:
+            _tally(summary, batch, stored.result())
             summary.batches += 1
             if on_batch is not None:
                 on_batch(summary, batch[-1][0])
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phalanx-ingest") as store:
-            in_flight: tuple[list[tuple[int, Parsed]], Future[list[ObjectResult]]] | None = None
+            in_flight: tuple[list[tuple[int, Parsed]], Future[list[PutResult]]] | None = None
             try:
                 for batch in _batches(enumerate(parsed), self._settings.batch_size):  # parses the next batch
+                    rows = _rows(batch)
                     if in_flight is not None:
                         done, in_flight = in_flight, None
                         finish(*done)
-                    in_flight = (batch, store.submit(self._store_batch, actor, collection, batch))
+                    in_flight = (batch, store.submit(self._put, collection, actor, rows))
             finally:
                 # Whatever stopped the stream, the batch already handed over is committed and reported.
                 if in_flight is not None:
                     finish(*in_flight)
         return summary
 
-    def _store_batch(self, actor: Actor, collection: Collection, batch: list[tuple[int, Parsed]]
-                     ) -> list[ObjectResult]:
-        rows = [to_row(item) for _, item in batch if isinstance(item, StixObject)]
-        outcomes = iter(self._store.put_many(collection.id, rows, contributor=actor.org_id) if rows else [])
-        results: list[ObjectResult] = []
-        for index, item in batch:
-            if isinstance(item, Refused):
-                results.append(ObjectResult(index, item.object_id, "refused", _reason(item)))
-                continue
+    def _put(self, collection: Collection, actor: Actor, rows: list[VersionRow]) -> list[PutResult]:
+        return self._store.put_many(collection.id, rows, contributor=actor.org_id) if rows else []
+
+
+def _rows(batch: list[tuple[int, Parsed]]) -> list[VersionRow]:
+    return [to_row(item) for _, item in batch if isinstance(item, StixObject)]
+
+
+def _tally(summary: IngestSummary, batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> None:
+    """Count a stored batch into ``summary``, building full results only for the refusals it keeps."""
+    outcomes = iter(puts)
+    for index, item in batch:
+        if isinstance(item, StixObject):
             put = next(outcomes)
-            warnings = tuple(str(w) for w in item.warnings)
             if put.accepted:
-                results.append(ObjectResult(index, item.id, "accepted", put.status.value, put.version,
-                                            put.date_added, warnings))
-            else:
-                results.append(ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version,
-                                            None, warnings))
-        return results
+                summary.accepted += 1
+                summary.added += put.status is PutStatus.ADDED
+                continue
+            summary.record(ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version))
+        else:
+            summary.record(ObjectResult(index, item.object_id, "refused", _reason(item)))
+
+
+def _results(batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> list[ObjectResult]:
+    """One result per input object: the parser's refusals, and what the store did with the rest (in order)."""
+    outcomes = iter(puts)
+    results: list[ObjectResult] = []
+    for index, item in batch:
+        if isinstance(item, Refused):
+            results.append(ObjectResult(index, item.object_id, "refused", _reason(item)))
+            continue
+        put = next(outcomes)
+        warnings = tuple(str(w) for w in item.warnings) if item.warnings else ()
+        if put.accepted:
+            results.append(ObjectResult(index, item.id, "accepted", put.status.value, put.version,
+                                        put.date_added, warnings))
+        else:
+            results.append(ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version,
+                                        None, warnings))
+    return results
 
 
 def _reason(refused: Refused) -> str:
