@@ -12,6 +12,7 @@ import pytest
 from phalanx.errors import Error, NotFound, StoreError
 from phalanx.store import (
     Backend,
+    Hidden,
     InvalidCursor,
     InvalidQuery,
     MemoryStore,
@@ -19,8 +20,9 @@ from phalanx.store import (
     Query,
     Store,
     VersionFilter,
+    VersionRow,
 )
-from tests.conformance.conftest import row
+from tests.conformance.conftest import make_row, row
 
 ORG = "identity--00000000-0000-4000-8000-0000000000aa"
 FIRST, LAST, ALL = VersionFilter.FIRST, VersionFilter.LAST, VersionFilter.ALL
@@ -532,3 +534,32 @@ def test_put_rows_at_the_64_bit_edges(backend: Backend) -> None:
     assert [v.version for v in s.versions(oid, collection="c")] == [INT64_MIN, INT64_MAX]
     assert q(s, collection="c", versions=(FIRST,)) == [(1, INT64_MIN)]
     assert q(s, collection="c", versions=(INT64_MAX,)) == [(1, INT64_MAX)]
+
+
+RED = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+LEVELS = (GREEN, RED)
+
+
+def _marked(n: int, markings: tuple[str, ...]) -> VersionRow:
+    return make_row({"type": "indicator", "id": f"indicator--{n:08x}-0000-4000-8000-000000000000",
+                     "object_marking_refs": list(markings), "_v": 1})
+
+
+def test_hidden_versions_are_left_out_by_the_query_itself(backend: Backend) -> None:
+    store = backend.store
+    store.put_many("c1", [_marked(1, (RED,)), _marked(2, (GREEN,)), _marked(3, ())], contributor="identity--a")
+    store.put_many("c1", [_marked(4, (RED,)), _marked(5, (GREEN, RED))], contributor="identity--b")
+    ids = lambda page: [item.id[11:19] for item in page.items]  # noqa: E731
+    everything = store.query(Query(collection="c1"))
+    assert ids(everything) == ["00000001", "00000002", "00000003", "00000004", "00000005"]
+    as_a = store.query(Query(collection="c1", hidden=Hidden(markings=(RED,), contributor="identity--a")))
+    assert ids(as_a) == ["00000001", "00000002", "00000003"]
+    as_c = store.query(Query(collection="c1", hidden=Hidden(markings=(RED,), contributor="identity--c",
+                                                             unmarked=True, levels=LEVELS)))
+    assert ids(as_c) == ["00000002"]
+    paged = store.query(Query(collection="c1", limit=1, hidden=Hidden(markings=(RED,), contributor="identity--b")))
+    assert ids(paged) == ["00000002"] and paged.more
+    rest = store.query(Query(collection="c1", limit=5, cursor=paged.next_cursor,
+                             hidden=Hidden(markings=(RED,), contributor="identity--b")))
+    assert ids(rest) == ["00000003", "00000004", "00000005"] and not rest.more

@@ -8,6 +8,7 @@ import pytest
 
 from phalanx.config import Settings
 from phalanx.errors import InputTooLarge, InvalidJSON, InvalidSTIX, NotFound, PermissionDenied
+from phalanx.stix import Tlp, tlp_marking_definition
 from phalanx.store import Query, VersionFilter
 from tests.support import INDICATOR, OASIS, World, bundle, make_world
 
@@ -129,3 +130,13 @@ def test_odd_custom_content_never_takes_its_batch_down(world: World) -> None:
     for object_id in accepted:
         world.node.backend.store.get(object_id)
     assert world.node.backend.store.stats().versions == len(accepted)
+
+
+def test_readers_never_get_red_objects_of_others_on_any_backend(world: World) -> None:
+    red = dict(INDICATOR, id="indicator--3a3c8c1b-0cce-4b0c-8b5e-0c1f9a55d6aa",
+               object_marking_refs=[Tlp.RED.value])
+    world.node.ingest.document(world.contributor, "isac", bundle(red, INDICATOR, tlp_marking_definition(Tlp.RED)))
+    page = world.node.reader.page(world.reader, Query(collection="isac", types=("indicator",)))
+    assert [item.id for item in page.items] == [INDICATOR["id"]]
+    own = world.node.reader.page(world.contributor, Query(collection="isac", types=("indicator",)))
+    assert [item.id for item in own.items] == [red["id"], INDICATOR["id"]]

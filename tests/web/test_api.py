@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from phalanx.config import Settings
 from phalanx.identity import Role
+from phalanx.stix import Tlp, tlp_marking_definition
 from phalanx.web import create_app
 from tests.support import INDICATOR, World, bundle, make_world
 
@@ -215,3 +216,27 @@ def test_unknown_key_ids_and_wrong_secrets_look_the_same(world: World, client: T
     answers = [client.get("/api/v1/collections", headers={"Authorization": f"Bearer {k}"}).json()["description"]
                for k in (wrong, unknown)]
     assert answers[0].replace(record.key_id, "ID") == answers[1].replace("0123456789abcdef", "ID")
+
+
+def test_tlp_red_is_seen_only_by_its_contributor_until_recipients_can_be_named(world: World,
+                                                                               client: TestClient) -> None:
+    red = dict(INDICATOR, id="indicator--3a3c8c1b-0cce-4b0c-8b5e-0c1f9a55d6aa", object_marking_refs=[Tlp.RED.value])
+    amber = dict(INDICATOR, object_marking_refs=[Tlp.AMBER_STRICT.value])
+    world.node.ingest.document(world.contributor, "isac", bundle(red, amber, tlp_marking_definition(Tlp.RED)))
+    url = "/api/v1/collections/isac/objects?type=indicator"
+    member = client.get(url, headers=key_for(world, world.globex.id)).json()
+    assert [o["id"] for o in member["objects"]] == [amber["id"]]
+    source = client.get(url, headers=key_for(world, world.acme.id)).json()
+    assert sorted(o["id"] for o in source["objects"]) == sorted([red["id"], amber["id"]])
+
+
+def test_a_red_default_hides_unmarked_objects_from_other_members() -> None:
+    w = make_world(Settings(database_url="memory://", default_tlp=Tlp.RED))
+    try:
+        w.node.ingest.document(w.contributor, "isac", bundle(INDICATOR))
+        with TestClient(create_app(w.node)) as c:
+            assert c.get("/api/v1/collections/isac/objects", headers=key_for(w, w.globex.id)).json()["objects"] == []
+            mine = c.get("/api/v1/collections/isac/objects", headers=key_for(w, w.acme.id)).json()["objects"]
+            assert [o["id"] for o in mine] == [INDICATOR["id"]]
+    finally:
+        w.node.close()

@@ -11,8 +11,9 @@ from typing import Any
 from ..config import Settings
 from ..errors import PermissionDenied
 from ..identity import Actor, Collection, Directory
-from ..policy import may_read, require
-from ..store import Page, Query, Store, StoredVersion, StoreStats
+from ..policy import may_read, read_limits, require
+from ..stix import Tlp
+from ..store import Hidden, Page, Query, Store, StoredVersion, StoreStats
 
 
 class Reader:
@@ -38,7 +39,15 @@ class Reader:
         members = set(self._directory.members(collection.community))
         require(may_read(actor, community=collection.community, members=members))
         limit = max(1, min(query.limit, self._settings.page_size_max))
-        return self._store.query(_with(query, collection=collection.id, limit=limit))
+        return self._store.query(_with(query, collection=collection.id, limit=limit, hidden=self._hidden(actor)))
+
+    def _hidden(self, actor: Actor) -> Hidden | None:
+        """The policy's read limits, in the form the store compiles into its query."""
+        limits = read_limits(actor, default_tlp=self._settings.default_tlp)
+        if limits is None:
+            return None
+        return Hidden(markings=tuple(sorted(limits.hidden_markings)), contributor=limits.contributor,
+                      unmarked=limits.hide_unmarked, levels=tuple(level.value for level in Tlp))
 
     def stats(self) -> StoreStats:
         """What the store holds (operator only)."""

@@ -19,6 +19,7 @@ from ._cursor import InvalidCursor, InvalidQuery
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._protocol import (
+    Hidden,
     Page,
     PutResult,
     PutStatus,
@@ -33,6 +34,7 @@ from ._url import redact_url
 
 __all__ = [
     "Backend",
+    "Hidden",
     "InvalidCursor",
     "InvalidQuery",
     "MemoryDirectory",

@@ -143,6 +143,10 @@ class MemoryStore:
                     continue
                 if not query.include_revoked and oid in self._min_revoked:
                     continue
+                if query.hidden is not None and query.hidden.hides(
+                    row.marking_refs, self._versions[(oid, ver)].contributor
+                ):
+                    continue
                 if not wanted_all:
                     held = self._versions_of(oid, query.collection)
                     if not any(

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "Hidden",
     "Page",
     "PutResult",
     "PutStatus",
@@ -115,6 +116,26 @@ class VersionFilter(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Hidden:
+    """Versions a reader must not see, compiled into the query (never filtered after fetching): those whose
+    ``marking_refs`` hold any of ``markings`` or, when ``unmarked``, none of ``levels`` — unless
+    ``contributor`` contributed them. The store knows no policy: ``phalanx.policy`` decides what goes here."""
+
+    markings: tuple[str, ...]
+    contributor: str
+    unmarked: bool = False
+    levels: tuple[str, ...] = ()
+
+    def hides(self, marking_refs: Sequence[str], contributor: str) -> bool:
+        """The same rule in Python, for the memory store."""
+        if contributor == self.contributor:
+            return False
+        if any(m in marking_refs for m in self.markings):
+            return True
+        return self.unmarked and not any(m in marking_refs for m in self.levels)
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     """Which versions to read. Empty tuples mean "no constraint". Results are ordered by ``date_added``."""
 
@@ -128,6 +149,8 @@ class Query:
     added_after: int | None = None
     """Only versions added strictly after this time (microseconds)."""
     include_revoked: bool = True
+    hidden: Hidden | None = None
+    """What the reader may not see (None: everything matching)."""
     limit: int = 100
     cursor: str | None = None
     """Opaque: the ``next_cursor`` of the previous page. Continues exactly where that page stopped."""

@@ -29,6 +29,7 @@ from .._cursor import check_query, encode_cursor
 from .._plan import Known, Plan, check_rows, make_plan
 from .._protocol import (
     INT64_MAX,
+    Hidden,
     Page,
     PutResult,
     Query,
@@ -274,6 +275,21 @@ def _in(column: str, values: Sequence[Any], where: list[str], params: list[objec
     params.extend(values)
 
 
+def _hide(hidden: Hidden, where: list[str], params: list[object]) -> None:
+    """``marking_refs`` holds the JSON array of the version's marking ids: match each id with its quotes."""
+    carries = [f'%"{m}"%' for m in hidden.markings]
+    reasons = ["v.marking_refs LIKE ?" for _ in carries]
+    if hidden.unmarked:
+        levels = [f'%"{m}"%' for m in hidden.levels]
+        reasons.append("NOT (" + " OR ".join("v.marking_refs LIKE ?" for _ in levels) + ")" if levels else "1 = 1")
+        carries += levels
+    if not reasons:
+        return
+    where.append(f"(v.contributor = ? OR NOT ({' OR '.join(reasons)}))")
+    params.append(hidden.contributor)
+    params.extend(carries)
+
+
 def compile_query(query: Query, after: int | None) -> tuple[str, list[object]]:
     """One SELECT for one page (limit + 1 rows, to learn whether there is more)."""
     source, where, params = SqlStore._source(query.collection, by_id=bool(query.ids))
@@ -302,6 +318,8 @@ def compile_query(query: Query, after: int | None) -> tuple[str, list[object]]:
         params.append(after)
     if not query.include_revoked:
         where.append("NOT EXISTS (SELECT 1 FROM revoked r WHERE r.id = v.id)")
+    if query.hidden is not None:
+        _hide(query.hidden, where, params)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     params.append(min(query.limit + 1, INT64_MAX))  # limit may be INT64_MAX itself
     return f"SELECT {date}, {_SELECT} FROM {source}{clause} ORDER BY {date} LIMIT ?", params
