@@ -35,7 +35,7 @@ from _corpus import CACHE_DIR, corpus, profile, rate, read_lines, rss_kib, table
 from phalanx.config import Settings
 from phalanx.identity import Actor, Role
 from phalanx.service import IngestSummary, Node
-from phalanx.stix import Mode, iter_jsonl
+from phalanx.stix import Mode, iter_jsonl, parse_jsonl_parallel
 from phalanx.store import PutResult, VersionRow
 
 
@@ -71,7 +71,7 @@ class ImportRun:
     parsing, validating, canonicalizing and the service layer, on the calling thread."""
 
 
-def import_ours(path: Path, count: int, db: Path, slice_size: int) -> ImportRun:
+def import_ours(path: Path, count: int, db: Path, slice_size: int, workers: int) -> ImportRun:
     remove_db(db)
     rss_start = rss_kib()
     started = time.perf_counter()
@@ -115,7 +115,10 @@ def import_ours(path: Path, count: int, db: Path, slice_size: int) -> ImportRun:
         begin = time.perf_counter()
         marks["last"] = begin
         with path.open("rb") as stream:
-            summary = node.ingest.stream(actor, "bench", iter_jsonl(stream, mode=Mode.STRICT), on_batch=on_batch)
+            # As `phalanx import` does for a large JSON-lines file: worker processes parse unless told not to.
+            parsed = (iter_jsonl(stream, mode=Mode.STRICT) if workers == 0 else
+                      parse_jsonl_parallel(stream, mode=Mode.STRICT, workers=None if workers < 0 else workers))
+            summary = node.ingest.stream(actor, "bench", parsed, on_batch=on_batch)
         seconds = time.perf_counter() - begin
     finally:
         node.close()
@@ -162,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slice", type=int, default=100_000, help="report every N objects (default 100,000)")
     parser.add_argument("--peer-count", type=int, default=5_000, help="subset for the stix2 stores (5,000)")
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default benchmarks/.cache/query-*.db)")
+    parser.add_argument("--parse-workers", type=int, default=-1,
+                        help="parsing processes as `phalanx import` uses them: -1 auto (default), 0 inline")
     parser.add_argument("--profile", action="store_true", help="cProfile the import (main thread; top 15)")
     args = parser.parse_args(argv)
 
@@ -172,11 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores\n")
 
     if args.profile:
-        profile(lambda: import_ours(path, args.count, db, args.slice))
+        profile(lambda: import_ours(path, args.count, db, args.slice, args.parse_workers))
         return 0
 
     print(f"phalanx: importing {args.count:,} objects (progress every {args.slice:,})")
-    run = import_ours(path, args.count, db, args.slice)
+    run = import_ours(path, args.count, db, args.slice, args.parse_workers)
     summary = run.summary
     ours_rate = rate(run.count, run.seconds)
     print()

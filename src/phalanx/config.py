@@ -49,6 +49,15 @@ def _mode(text: str) -> str:
     return text
 
 
+def _workers(text: str) -> int:
+    if text.strip().lower() == "auto":
+        return -1
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 'auto' or a whole number of processes (0: parse in the importing process)")
+    return value
+
+
 def _tlp(text: str) -> Tlp:
     return Tlp.parse(text)
 
@@ -66,6 +75,8 @@ class Settings:
     default_tlp: Tlp = Tlp.AMBER
     batch_size: int = 2000
     page_size_max: int = 1000
+    parse_workers: int = -1
+    """Processes that parse large JSON-lines imports; -1 is "auto" (one per core but one), 0 parses inline."""
     tls_cert: str = ""
     tls_key: str = ""
 
@@ -125,6 +136,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Objects per store transaction during bulk import."),
     Setting("page_size_max", "PHALANX_PAGE_SIZE_MAX", _positive_int,
             "Largest page of objects one API read returns."),
+    Setting("parse_workers", "PHALANX_PARSE_WORKERS", _workers,
+            "Processes that parse large JSON-lines imports: auto, or a number (0: in the importing process)."),
     Setting("tls_cert", "PHALANX_TLS_CERT", str, "PEM certificate file; with tls_key, `serve` speaks HTTPS."),
     Setting("tls_key", "PHALANX_TLS_KEY", str, "PEM private key file for tls_cert."),
 )

@@ -47,6 +47,17 @@ class Error(Exception):
         """A text for people: what went wrong, then what to do."""
         return f"{self.message}\n  what to do: {self.hint}"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (parallel parsing): rebuild them whatever their __init__ takes.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[Error], args: tuple[object, ...], state: dict[str, object]) -> Error:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(Error):
     """A setting is missing or has a value Phalanx cannot use."""

@@ -7,7 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from phalanx.config import Settings
 from phalanx.service import Node
@@ -30,14 +33,35 @@ def phalanx(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "phalanx", "--home", str(home), *args]
 
 
-def test_sigkill_mid_import_keeps_every_acknowledged_batch(tmp_path: Path) -> None:
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("workers", ["0", "1"], ids=["inline-parsing", "parsing-process"])
+def test_sigkill_mid_import_keeps_every_acknowledged_batch(tmp_path: Path, workers: str) -> None:
     home = tmp_path / "node"
     feed = tmp_path / "feed.jsonl"
     ids = write_indicators(feed, 40_000)
     for args in (("init",), ("community", "add", "isac"), ("org", "add", "ACME"),
                  ("community", "join", "isac", "ACME")):
         subprocess.run(phalanx(home, *args), check=True, capture_output=True)
-    env = dict(os.environ, PHALANX_BATCH_SIZE="500")
+    env = dict(os.environ, PHALANX_BATCH_SIZE="500", PHALANX_PARSE_WORKERS=workers)
     proc = subprocess.Popen(phalanx(home, "import", "--log-batches", "--org", "ACME", str(feed)), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -47,11 +71,17 @@ def test_sigkill_mid_import_keeps_every_acknowledged_batch(tmp_path: Path) -> No
         if text.startswith("committed batch"):
             acknowledged = int(text.split(": ")[1].split(" objects read")[0])
             if acknowledged >= 5_000:
+                helpers = children_of(proc.pid)
                 proc.send_signal(signal.SIGKILL)
                 break
     proc.wait(timeout=60)
     proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+    assert helpers or workers == "0", "no parsing process was started"
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in helpers):  # parsing processes end with the process they served
+        assert time.monotonic() < deadline, f"orphaned processes left running: {helpers}"
+        time.sleep(0.2)
 
     node = Node.open(Settings.load(home))
     try:

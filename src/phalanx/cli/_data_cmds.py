@@ -17,12 +17,13 @@ import click
 from ..errors import Error, UnreadableInput
 from ..identity import Actor, Role
 from ..service import IngestSummary, Node
-from ..stix import Mode, Parsed, iter_jsonl, parse_document, parse_micros
+from ..stix import Mode, Parsed, iter_jsonl, parse_document, parse_jsonl_parallel, parse_micros
 from ..stix._json import dumps
 from ..store import Query, VersionFilter
 from ._base import PhalanxGroup, State, pass_state
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_PARALLEL_BYTES = 16 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -125,9 +126,14 @@ def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, m
 
     if path.name.endswith(_JSONL_SUFFIXES):
         size = path.stat().st_size
+        workers = node.settings.parse_workers
         with _open(path) as stream:
             lines = _Counting(stream)
-            parsed: Iterator[Parsed] = iter_jsonl(lines, mode=mode, limits=limits)
+            if workers > 0 or (workers < 0 and size >= _PARALLEL_BYTES):
+                parsed: Iterator[Parsed] = parse_jsonl_parallel(lines, mode=mode, limits=limits,
+                                                                workers=None if workers < 0 else workers)
+            else:
+                parsed = iter_jsonl(lines, mode=mode, limits=limits)
             if not show_bar or size < 4 * 1024 * 1024:
                 return node.ingest.stream(actor, collection_id, parsed, on_batch=log_batch)
             with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:

@@ -13,6 +13,7 @@
 from ._ids import IDENTIFIER_RE, SCO_NAMESPACE, deterministic_id, is_identifier
 from ._json import canonical, digest
 from ._model import Limits, Mode, Parsed, Refused, StixObject, iter_jsonl, parse_document
+from ._parallel import default_workers, parse_jsonl_parallel
 from ._timestamps import format_micros, now_micros, parse_micros
 from ._tlp import TLP2_EXTENSION_ID, TLP_BY_ID, Tlp, tlp_marking_definition, tlp_of
 from ._validate import validate
@@ -29,6 +30,7 @@ __all__ = [
     "StixObject",
     "Tlp",
     "canonical",
+    "default_workers",
     "deterministic_id",
     "digest",
     "format_micros",
@@ -36,6 +38,7 @@ __all__ = [
     "iter_jsonl",
     "now_micros",
     "parse_document",
+    "parse_jsonl_parallel",
     "parse_micros",
     "tlp_marking_definition",
     "tlp_of",

@@ -178,9 +178,10 @@ def iter_jsonl(stream: IO[bytes] | Iterable[bytes], *, mode: Mode = Mode.STRICT,
     return _parse_lines(stream, mode, limits)
 
 
-def _parse_lines(lines: Iterable[bytes], mode: Mode, limits: Limits) -> Iterator[Parsed]:
-    position = 0
-    for number, line in enumerate(lines, start=1):
+def _parse_lines(lines: Iterable[bytes], mode: Mode, limits: Limits, *, first_line: int = 1,
+                 first_position: int = 0) -> Iterator[Parsed]:
+    position = first_position
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:
