@@ -41,8 +41,8 @@ from bench_import import db_path, import_ours
 
 from phalanx.config import Settings
 from phalanx.service import Node, to_row
-from phalanx.stix import StixObject, format_micros, now_micros
-from phalanx.store import Query, Store
+from phalanx.stix import StixObject, Tlp, format_micros, now_micros
+from phalanx.store import Hidden, Query, Store
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA = "bench_query"
@@ -82,8 +82,10 @@ def added_range(store: Store, collection: str) -> tuple[int, int]:
     return first.items[0].date_added, lo
 
 
-def time_queries(store: Store, collection: str, starts: list[int], follow: int) -> tuple[Timings, Timings]:
-    """First pages at each start time, then up to ``follow`` cursor pages from each."""
+def time_queries(store: Store, collection: str, starts: list[int], follow: int
+                 ) -> tuple[Timings, Timings, Timings]:
+    """First pages at each start time, then up to ``follow`` cursor pages from each, then the first pages again
+    as a member reads them through the API (the TLP policy compiled into the query: RED hidden unless own)."""
     types = ("indicator",)
     for t in starts[:WARMUP]:
         store.query(Query(collection=collection, types=types, added_after=t, limit=100))
@@ -108,8 +110,17 @@ def time_queries(store: Store, collection: str, starts: list[int], follow: int) 
             next_ms.append((time.perf_counter() - begin) * 1000)
             next_rows += len(page.items)
             next_cursor = page.next_cursor
-    return Timings("first page (added_after=t)", first_ms, first_rows), Timings("next pages (cursor)", next_ms,
-                                                                                   next_rows)
+    member = Hidden(markings=(Tlp.RED.value,), contributor="identity--00000000-0000-4000-8000-000000000000")
+    member_ms: list[float] = []
+    member_rows = 0
+    for t in starts:
+        begin = time.perf_counter()
+        page = store.query(Query(collection=collection, types=types, added_after=t, limit=100, hidden=member))
+        member_ms.append((time.perf_counter() - begin) * 1000)
+        member_rows += len(page.items)
+    return (Timings("first page (added_after=t)", first_ms, first_rows),
+            Timings("next pages (cursor)", next_ms, next_rows),
+            Timings("first page as a member (TLP filter)", member_ms, member_rows))
 
 
 def ensure_sqlite(count: int) -> Path:
