@@ -140,3 +140,22 @@ def test_readers_never_get_red_objects_of_others_on_any_backend(world: World) ->
     assert [item.id for item in page.items] == [INDICATOR["id"]]
     own = world.node.reader.page(world.contributor, Query(collection="isac", types=("indicator",)))
     assert [item.id for item in own.items] == [red["id"], INDICATOR["id"]]
+
+
+TLP1_RED = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"
+
+
+@pytest.mark.parametrize("marking", [
+    {"object_marking_refs": [TLP1_RED]},
+    {"object_marking_refs": [Tlp.RED.value.upper().replace("MARKING-DEFINITION", "marking-definition")]},
+    {"granular_markings": [{"marking_ref": Tlp.RED.value, "selectors": ["pattern", "name"]}]},
+], ids=["tlp1-red", "upper-case-id", "granular-red"])
+def test_every_way_of_marking_red_keeps_it_from_other_members(world: World, marking: dict[str, object]) -> None:
+    red = dict(INDICATOR, id="indicator--3a3c8c1b-0cce-4b0c-8b5e-0c1f9a55d6aa", **marking)
+    results = world.node.ingest.document(world.contributor, "isac", bundle(red, INDICATOR))
+    assert [r.outcome for r in results] == ["accepted", "accepted"], results
+    for versions in ((VersionFilter.LAST,), (VersionFilter.ALL,)):
+        page = world.node.reader.page(world.reader, Query(collection="isac", versions=versions))
+        assert [item.id for item in page.items] == [INDICATOR["id"]]
+    own = world.node.reader.page(world.contributor, Query(collection="isac"))
+    assert red["id"] in [item.id for item in own.items]

@@ -12,6 +12,7 @@ from phalanx.stix import (
     deterministic_id,
     format_micros,
     is_identifier,
+    marking_ids,
     parse_micros,
     tlp_marking_definition,
     tlp_of,
@@ -67,7 +68,6 @@ def test_tlp_parse_and_most_restrictive() -> None:
     with pytest.raises(ValueError, match=r"not a TLP 2\.0 level"):
         Tlp.parse("white")
     assert tlp_of([Tlp.GREEN.value, "marking-definition--x", Tlp.RED.value]) is Tlp.RED
-    assert tlp_of(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]) is None
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,9 @@ def test_identifiers_are_matched_whole() -> None:
     assert is_identifier(good, "indicator")
     assert not is_identifier(good + "\n")
     assert not is_identifier(good, "malware")
+
+
+def test_tlp1_markings_count_as_their_tlp2_levels() -> None:
+    assert tlp_of(["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]) is Tlp.RED
+    assert tlp_of(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]) is Tlp.CLEAR
+    assert marking_ids([Tlp.RED]) == ("marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", Tlp.RED.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["db", "export", "import_", "stats"]
 
+import contextlib
 import gzip
 import sys
 import uuid
@@ -127,11 +128,12 @@ def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, m
     if path.name.endswith(_JSONL_SUFFIXES):
         size = path.stat().st_size
         workers = node.settings.parse_workers
-        with _open(path) as stream:
+        with _open(path) as stream, contextlib.ExitStack() as cleanup:
             lines = _Counting(stream)
             if workers > 0 or (workers < 0 and size >= _PARALLEL_BYTES):
-                parsed: Iterator[Parsed] = parse_jsonl_parallel(lines, mode=mode, limits=limits,
-                                                                workers=None if workers < 0 else workers)
+                # closing(): if the import stops early, the worker processes stop too, at once.
+                parsed: Iterator[Parsed] = cleanup.enter_context(contextlib.closing(parse_jsonl_parallel(
+                    lines, mode=mode, limits=limits, workers=None if workers < 0 else workers)))
             else:
                 parsed = iter_jsonl(lines, mode=mode, limits=limits)
             if not show_bar or size < 4 * 1024 * 1024:

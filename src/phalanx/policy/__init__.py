@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import PermissionDenied
 from ..identity import Actor, Role
-from ..stix import Tlp
+from ..stix import Tlp, marking_ids
 
 _WRITERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.PEER})
 _READERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.READER, Role.PEER})
@@ -94,7 +94,7 @@ def read_limits(actor: Actor, *, default_tlp: Tlp) -> ReadLimits | None:
     """None when ``actor`` may see everything it can read (node administrators); else what stays hidden."""
     if actor.role is Role.ADMIN:
         return None
-    hidden = frozenset(level.value for level in _HIDDEN_FROM_MEMBERS)
+    hidden = frozenset(marking_ids(_HIDDEN_FROM_MEMBERS))
     return ReadLimits(
         hidden_markings=hidden,
         hide_unmarked=default_tlp in _HIDDEN_FROM_MEMBERS,

@@ -12,7 +12,7 @@ from ..config import Settings
 from ..errors import PermissionDenied
 from ..identity import Actor, Collection, Directory
 from ..policy import may_read, read_limits, require
-from ..stix import Tlp
+from ..stix import Tlp, marking_ids
 from ..store import Hidden, Page, Query, Store, StoredVersion, StoreStats
 
 
@@ -47,7 +47,7 @@ class Reader:
         if limits is None:
             return None
         return Hidden(markings=tuple(sorted(limits.hidden_markings)), contributor=limits.contributor,
-                      unmarked=limits.hide_unmarked, levels=tuple(level.value for level in Tlp))
+                      unmarked=limits.hide_unmarked, levels=marking_ids(Tlp))
 
     def stats(self) -> StoreStats:
         """What the store holds (operator only)."""

@@ -15,11 +15,12 @@ from ._json import canonical, digest
 from ._model import Limits, Mode, Parsed, Refused, StixObject, iter_jsonl, parse_document
 from ._parallel import default_workers, parse_jsonl_parallel
 from ._timestamps import format_micros, now_micros, parse_micros
-from ._tlp import TLP2_EXTENSION_ID, TLP_BY_ID, Tlp, tlp_marking_definition, tlp_of
+from ._tlp import LEVEL_OF_MARKING, TLP2_EXTENSION_ID, TLP_BY_ID, Tlp, marking_ids, tlp_marking_definition, tlp_of
 from ._validate import validate
 
 __all__ = [
     "IDENTIFIER_RE",
+    "LEVEL_OF_MARKING",
     "SCO_NAMESPACE",
     "TLP2_EXTENSION_ID",
     "TLP_BY_ID",
@@ -36,6 +37,7 @@ __all__ = [
     "format_micros",
     "is_identifier",
     "iter_jsonl",
+    "marking_ids",
     "now_micros",
     "parse_document",
     "parse_jsonl_parallel",

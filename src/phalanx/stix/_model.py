@@ -115,8 +115,9 @@ def _header(data: dict[str, Any]) -> dict[str, Any]:
     if problems:
         raise InvalidSTIX(problems)
     created, modified = stamps["created"], stamps["modified"]
-    markings = data.get("object_marking_refs")
     creator = data.get("created_by_ref")
+    if isinstance(creator, str):
+        creator = creator.lower()  # ids are compared in their canonical, lower-case form
     return {
         "id": object_id,
         "type": type_,
@@ -125,8 +126,23 @@ def _header(data: dict[str, Any]) -> dict[str, Any]:
         "created": created,
         "revoked": data.get("revoked") is True,
         "created_by_ref": creator if is_identifier(creator, "identity") else None,
-        "marking_refs": tuple(m for m in markings if is_identifier(m)) if isinstance(markings, list) else (),
+        "marking_refs": _marking_refs(data),
     }
+
+
+def _marking_refs(data: dict[str, Any]) -> tuple[str, ...]:
+    """Every marking the object carries: on the whole object, and (until markings are applied per property)
+    on any of its properties, so that a property marked RED keeps the whole object from those it is not for.
+    Ids in lower case; anything that is not a marking id is left out (validation has reported it)."""
+    refs: list[str] = []
+    objects = data.get("object_marking_refs")
+    if isinstance(objects, list):
+        refs += [m.lower() for m in objects if isinstance(m, str)]
+    granular = data.get("granular_markings")
+    if isinstance(granular, list):
+        refs += [g["marking_ref"].lower() for g in granular
+                 if isinstance(g, dict) and isinstance(g.get("marking_ref"), str)]
+    return tuple(dict.fromkeys(m for m in refs if is_identifier(m, "marking-definition")))
 
 
 @dataclass(frozen=True, slots=True)

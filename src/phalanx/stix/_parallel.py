@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from itertools import islice
@@ -46,7 +46,7 @@ def _parse_chunk(lines: list[bytes], first_line: int, mode: Mode, limits: Limits
 
 
 def parse_jsonl_parallel(lines: Iterable[bytes], *, mode: Mode = Mode.STRICT, limits: Limits | None = None,
-                         workers: int | None = None) -> Iterator[Parsed]:
+                         workers: int | None = None) -> Generator[Parsed, None, None]:
     """Like ``iter_jsonl``, with the parsing done by ``workers`` processes (default: ``default_workers()``)."""
     count = workers or default_workers()
     limits = limits or Limits()

@@ -7,10 +7,13 @@ object TLP:AMBER refers to the same ``marking-definition--55d920b0-...``.
 from __future__ import annotations
 
 __all__ = [
+    "LEVEL_OF_MARKING",
+    "TLP1_BY_ID",
     "TLP2_EXTENSION_ID",
     "TLP_BY_ID",
     "TLP_BY_NAME",
     "Tlp",
+    "marking_ids",
     "tlp_marking_definition",
     "tlp_of",
 ]
@@ -61,6 +64,23 @@ class Tlp(enum.Enum):
 
 _RANK = {level: i for i, level in enumerate(Tlp)}
 TLP_BY_ID: Mapping[str, Tlp] = {level.value: level for level in Tlp}
+
+# STIX 2.1 also predefines TLP 1.0 markings (WHITE, GREEN, AMBER, RED), which feeds still use. They mean the same
+# as their TLP 2.0 counterparts (WHITE became CLEAR), so every decision on a level covers both ids.
+TLP1_BY_ID: Mapping[str, Tlp] = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": Tlp.CLEAR,
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": Tlp.GREEN,
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": Tlp.AMBER,
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": Tlp.RED,
+}
+LEVEL_OF_MARKING: Mapping[str, Tlp] = {**TLP_BY_ID, **TLP1_BY_ID}
+"""Every marking-definition id that states a TLP level, 1.0 and 2.0, and its level."""
+
+
+def marking_ids(levels: Iterable[Tlp]) -> tuple[str, ...]:
+    """Every marking id (TLP 2.0 and 1.0) that states one of ``levels``, sorted."""
+    wanted = set(levels)
+    return tuple(sorted(ref for ref, level in LEVEL_OF_MARKING.items() if level in wanted))
 TLP_BY_NAME: Mapping[str, Tlp] = {level.label: level for level in Tlp}
 
 
@@ -82,7 +102,7 @@ def tlp_of(marking_refs: Iterable[str]) -> Tlp | None:
     """The most restrictive TLP 2.0 level among ``marking_refs``, or None when there is none."""
     found: Tlp | None = None
     for ref in marking_refs:
-        level = TLP_BY_ID.get(ref)
+        level = LEVEL_OF_MARKING.get(ref)
         if level is not None and (found is None or level.rank > found.rank):
             found = level
     return found

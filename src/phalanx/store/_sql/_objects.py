@@ -275,13 +275,22 @@ def _in(column: str, values: Sequence[Any], where: list[str], params: list[objec
     params.extend(values)
 
 
+_LIKE = "v.marking_refs LIKE ? ESCAPE '\\'"
+
+
+def _contains(marking: str) -> str:
+    """A LIKE pattern matching the quoted id inside the JSON array, with LIKE's wildcards taken literally."""
+    quoted = orjson.dumps(marking).decode()
+    return "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _hide(hidden: Hidden, where: list[str], params: list[object]) -> None:
     """``marking_refs`` holds the JSON array of the version's marking ids: match each id with its quotes."""
-    carries = [f'%"{m}"%' for m in hidden.markings]
-    reasons = ["v.marking_refs LIKE ?" for _ in carries]
+    carries = [_contains(m) for m in hidden.markings]
+    reasons = [_LIKE for _ in carries]
     if hidden.unmarked:
-        levels = [f'%"{m}"%' for m in hidden.levels]
-        reasons.append("NOT (" + " OR ".join("v.marking_refs LIKE ?" for _ in levels) + ")" if levels else "1 = 1")
+        levels = [_contains(m) for m in hidden.levels]
+        reasons.append("NOT (" + " OR ".join(_LIKE for _ in levels) + ")" if levels else "1 = 1")
         carries += levels
     if not reasons:
         return
