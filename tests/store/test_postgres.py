@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from phalanx.store import Query, Store, VersionFilter, open_backend
+from phalanx.store._sql._objects import id_key
 from tests.conformance.conftest import postgres_schema, row
 
 pytestmark = pytest.mark.postgres
@@ -127,7 +128,7 @@ def test_values_postgres_cannot_send_are_store_errors() -> None:
 
 def test_analyze_keeps_the_batch_lookup_on_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without statistics PostgreSQL scans versions for ``id = ANY(...)``; the engine ANALYZEs after migrating
-    and as the tables grow, so the per-batch look-up uses versions_id_version."""
+    and as the tables grow, so the per-batch look-up uses versions_id_key."""
     from phalanx.store import _postgres
     from phalanx.store._postgres import PostgresEngine
 
@@ -139,11 +140,11 @@ def test_analyze_keeps_the_batch_lookup_on_the_index(monkeypatch: pytest.MonkeyP
         for b in range(8):
             backend.store.put_many("c", [row("indicator", b * 200 + i, 1) for i in range(200)], contributor="x")
         assert engine.analyzed == 1 + 3  # at 400, 800 (2x), 1,600 (2x) versions inserted
-        ids = [row("indicator", n, 1).id for n in range(0, 1600, 400)]  # a few ids among many rows
+        keys = [id_key(row("indicator", n, 1).id) for n in range(0, 1600, 400)]  # a few ids among many rows
 
         def explain(tx: _postgres.Tx) -> str:
-            rows = tx.rows("EXPLAIN SELECT id, version, digest, seq FROM versions v WHERE v.id = ANY(?)", [ids])
+            rows = tx.rows("EXPLAIN SELECT id, version, digest, seq FROM versions v WHERE v.id_key = ANY(?)", [keys])
             return "\n".join(r[0] for r in rows)
 
         plan = engine.read(explain)
-        assert "versions_id_version" in plan and "Seq Scan" not in plan, plan[:300]
+        assert "versions_id_key" in plan and "Seq Scan" not in plan, plan[:300]

@@ -114,7 +114,7 @@ def test_translate_lets_phalanx_errors_through() -> None:
 
 
 def test_queries_by_id_start_from_the_id_index(tmp_path: Path) -> None:
-    """Memberships hold no object id: reading a collection by id must go through versions_id_version, then the
+    """Memberships hold no object id: reading a collection by id must go through versions_id_key, then the
     membership by (vseq, collection), never scan the collection."""
     from phalanx.store._sql._objects import compile_query
 
@@ -129,7 +129,7 @@ def test_queries_by_id_start_from_the_id_index(tmp_path: Path) -> None:
             ):
                 sql, params = compile_query(query, None)
                 plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
-                assert "versions_id_version" in plan and "memberships_key" in plan, plan
+                assert "versions_id_key" in plan and "memberships_key" in plan, plan
                 assert "SCAN" not in plan, plan
         finally:
             conn.close()

@@ -6,6 +6,7 @@
 CREATE TABLE versions (
     seq            BIGINT PRIMARY KEY,
     id             TEXT    NOT NULL,
+    id_key         BIGINT  NOT NULL,  -- 64 bits of a hash of id: a narrow, fast index; ids are compared too
     version        BIGINT  NOT NULL,
     type           TEXT    NOT NULL,
     spec_version   TEXT    NOT NULL,
@@ -19,7 +20,7 @@ CREATE TABLE versions (
     is_first       SMALLINT NOT NULL,
     is_last        SMALLINT NOT NULL
 );
-CREATE UNIQUE INDEX versions_id_version ON versions (id, version);
+CREATE INDEX versions_id_key ON versions (id_key, version);
 CREATE INDEX versions_type ON versions (type, seq);
 
 -- The store's own key for each collection id it has seen (the directory's "collections" table is separate:

@@ -3,13 +3,15 @@
 -- date_added order walks the table b-tree, and the version behind a membership is one rowid lookup away.
 --
 -- Object ids are random (UUIDs), so an index keyed by id takes each new row on a random page, and every
--- such page is written again at each commit. Only versions_id_version is keyed by id: a membership names its
+-- such page is written again at each commit. Only versions_id_key is keyed by id (by 64 bits of its hash,
+-- to keep that index narrow; lookups compare the id too): a membership names its
 -- version by seq and its collection by a small integer (collection_keys), so every index on memberships
 -- grows at its end during an import.
 
 CREATE TABLE versions (
     seq            INTEGER PRIMARY KEY,
     id             TEXT    NOT NULL,
+    id_key         INTEGER NOT NULL,  -- 64 bits of a hash of id: a narrow, fast index; ids are compared too
     version        INTEGER NOT NULL,
     type           TEXT    NOT NULL,
     spec_version   TEXT    NOT NULL,
@@ -23,7 +25,7 @@ CREATE TABLE versions (
     is_first       INTEGER NOT NULL,
     is_last        INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX versions_id_version ON versions (id, version);
+CREATE INDEX versions_id_key ON versions (id_key, version);
 CREATE INDEX versions_type ON versions (type, seq);
 
 -- The store's own key for each collection id it has seen (the directory's "collections" table is separate:
