@@ -26,7 +26,6 @@ class Setting:
     field: str
     env: str
     parse: Callable[[str], Any]
-    help: str
 
 
 def _positive_int(text: str) -> int:
@@ -121,23 +120,16 @@ def _parse(setting: Setting, raw: str, where: str) -> Any:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database_url", "PHALANX_DATABASE_URL", str,
-            "Database URL: sqlite:///path.db (default: <home>/phalanx.db), postgresql://..., or memory://"),
-    Setting("host", "PHALANX_HOST", str, "Address `phalanx serve` listens on."),
-    Setting("port", "PHALANX_PORT", _port, "TCP port `phalanx serve` listens on."),
-    Setting("max_document_bytes", "PHALANX_MAX_DOCUMENT_BYTES", _positive_int,
-            "Largest JSON document (bundle, object or JSON line) accepted, in bytes."),
-    Setting("max_depth", "PHALANX_MAX_DEPTH", _positive_int, "Deepest JSON nesting accepted in an object."),
-    Setting("validation", "PHALANX_VALIDATION", _mode,
-            "Default validation mode for ingest: strict or tolerant."),
-    Setting("default_tlp", "PHALANX_DEFAULT_TLP", _tlp,
-            "TLP level assumed for objects without a TLP 2.0 marking (default amber)."),
-    Setting("batch_size", "PHALANX_BATCH_SIZE", _positive_int,
-            "Objects per store transaction during bulk import."),
-    Setting("page_size_max", "PHALANX_PAGE_SIZE_MAX", _positive_int,
-            "Largest page of objects one API read returns."),
-    Setting("parse_workers", "PHALANX_PARSE_WORKERS", _workers,
-            "Processes that parse large JSON-lines imports: auto, or a number (0: in the importing process)."),
-    Setting("tls_cert", "PHALANX_TLS_CERT", str, "PEM certificate file; with tls_key, `serve` speaks HTTPS."),
-    Setting("tls_key", "PHALANX_TLS_KEY", str, "PEM private key file for tls_cert."),
+    Setting("database_url", "PHALANX_DATABASE_URL", str),
+    Setting("host", "PHALANX_HOST", str),
+    Setting("port", "PHALANX_PORT", _port),
+    Setting("max_document_bytes", "PHALANX_MAX_DOCUMENT_BYTES", _positive_int),
+    Setting("max_depth", "PHALANX_MAX_DEPTH", _positive_int),
+    Setting("validation", "PHALANX_VALIDATION", _mode),
+    Setting("default_tlp", "PHALANX_DEFAULT_TLP", _tlp),
+    Setting("batch_size", "PHALANX_BATCH_SIZE", _positive_int),
+    Setting("page_size_max", "PHALANX_PAGE_SIZE_MAX", _positive_int),
+    Setting("parse_workers", "PHALANX_PARSE_WORKERS", _workers),
+    Setting("tls_cert", "PHALANX_TLS_CERT", str),
+    Setting("tls_key", "PHALANX_TLS_KEY", str),
 )

@@ -106,37 +106,42 @@ def _rows(batch: list[tuple[int, Parsed]]) -> list[VersionRow]:
     return [to_row(item) for _, item in batch if isinstance(item, StixObject)]
 
 
-def _tally(summary: IngestSummary, batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> None:
-    """Count a stored batch into ``summary``, building full results only for the refusals it keeps."""
+def _paired(batch: list[tuple[int, Parsed]], puts: list[PutResult]
+            ) -> Iterator[tuple[int, Parsed, PutResult | None]]:
+    """Each input object with what the store did with it (None for the parser's refusals), in input order."""
     outcomes = iter(puts)
     for index, item in batch:
-        if isinstance(item, StixObject):
-            put = next(outcomes)
-            if put.accepted:
-                summary.accepted += 1
-                summary.added += put.status is PutStatus.ADDED
-                continue
-            summary.record(ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version))
+        yield index, item, next(outcomes) if isinstance(item, StixObject) else None
+
+
+def _refusal(index: int, item: Parsed, put: PutResult | None) -> ObjectResult:
+    if isinstance(item, Refused):
+        return ObjectResult(index, item.object_id, "refused", _reason(item))
+    assert put is not None
+    warnings = tuple(str(w) for w in item.warnings)
+    return ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version, None, warnings)
+
+
+def _tally(summary: IngestSummary, batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> None:
+    """Count a stored batch into ``summary``, building full results only for the refusals it keeps."""
+    for index, item, put in _paired(batch, puts):
+        if put is not None and put.accepted:
+            summary.accepted += 1
+            summary.added += put.status is PutStatus.ADDED
         else:
-            summary.record(ObjectResult(index, item.object_id, "refused", _reason(item)))
+            summary.record(_refusal(index, item, put))
 
 
 def _results(batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> list[ObjectResult]:
     """One result per input object: the parser's refusals, and what the store did with the rest (in order)."""
-    outcomes = iter(puts)
     results: list[ObjectResult] = []
-    for index, item in batch:
-        if isinstance(item, Refused):
-            results.append(ObjectResult(index, item.object_id, "refused", _reason(item)))
-            continue
-        put = next(outcomes)
-        warnings = tuple(str(w) for w in item.warnings) if item.warnings else ()
-        if put.accepted:
+    for index, item, put in _paired(batch, puts):
+        if put is not None and put.accepted and isinstance(item, StixObject):
+            warnings = tuple(str(w) for w in item.warnings)
             results.append(ObjectResult(index, item.id, "accepted", put.status.value, put.version,
                                         put.date_added, warnings))
         else:
-            results.append(ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version,
-                                        None, warnings))
+            results.append(_refusal(index, item, put))
     return results
 
 
