@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phalanx.errors import Error, InvalidJSON
-from phalanx.stix import Mode, Refused, StixObject, parse_document
+from phalanx.errors import Error, InvalidJSON, InvalidSTIX
+from phalanx.stix import Mode, Refused, StixObject, Tlp, parse_document
+from phalanx.stix._model import _header
 from tests.support import INDICATOR
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
@@ -64,13 +65,23 @@ def test_odd_objects_are_refused_not_raised(obj: dict[str, Any], mode: Mode) -> 
     assert isinstance(result, Refused)
 
 
-def test_tolerant_custom_types_cannot_smuggle_bad_reference_fields() -> None:
-    custom = {"type": "x-acme-thing", "spec_version": "2.1", "id": "x-acme-thing--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22",
-              "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z",
-              "created_by_ref": {"a": 1}, "object_marking_refs": ["xxxxxxxxxx", 7]}
-    [result] = parse_document(json.dumps([custom]).encode(), mode=Mode.TOLERANT)
-    if isinstance(result, StixObject):
-        assert result.created_by_ref is None and result.marking_refs == ()
+CUSTOM = {"type": "x-acme-thing", "spec_version": "2.1", "id": "x-acme-thing--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22",
+          "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z",
+          "created_by_ref": {"a": 1}, "object_marking_refs": ["xxxxxxxxxx", 7]}
+
+
+def test_tolerant_custom_types_with_bad_reference_fields_are_refused() -> None:
+    [result] = parse_document(json.dumps([CUSTOM]).encode(), mode=Mode.TOLERANT)
+    assert isinstance(result, Refused) and isinstance(result.error, InvalidSTIX)
+    assert {v.path for v in result.error.violations} >= {"created_by_ref", "object_marking_refs[0]"}
+
+
+def test_header_fields_keep_only_well_formed_references() -> None:
+    # The second line of defence, should validation ever let such values through: the fields every consumer
+    # reads (and the store indexes) take only well-formed identifiers, in lower case.
+    header = _header(dict(CUSTOM, granular_markings=[{"marking_ref": Tlp.RED.value.upper(), "selectors": ["id"]}]))
+    assert header["created_by_ref"] is None
+    assert header["marking_refs"] == (Tlp.RED.value,)
 
 
 def test_a_truncated_pretty_printed_bundle_is_refused_whole() -> None:
