@@ -16,6 +16,7 @@ __all__ = [
     "InvalidCursor",
     "InvalidJSON",
     "InvalidQuery",
+    "InvalidRecipients",
     "InvalidSTIX",
     "NotFound",
     "PermissionDenied",
@@ -156,6 +157,13 @@ class InvalidQuery(Error):
     """A query asks for something the store cannot answer (a limit below 1, an unknown version filter)."""
 
     hint = "Fix the query: limit must be at least 1; versions are 'first', 'last', 'all' or timestamps."
+
+
+class InvalidRecipients(Error):
+    """The recipients named for shared objects do not exist, or do not belong to the collection's community."""
+
+    hint = ("Name organizations (names or ids) and people (usernames) of the community the collection belongs "
+            "to: 'phalanx community list' and 'phalanx user list' show them.")
 
 
 class NotFound(Error):

@@ -88,7 +88,8 @@ def backend_factory(tmp_path: Path) -> Callable[[str], Any]:
 
 
 def make_row(obj: dict[str, Any], *, version: int | None = None) -> VersionRow:
-    """A VersionRow from a dict: ``version`` defaults to obj['_v'] (microseconds), popped from the JSON."""
+    """A VersionRow from a dict: ``version`` defaults to obj['_v'] (microseconds), ``level`` to obj['_level']
+    (default 0), both left out of the JSON."""
     body = {k: v for k, v in obj.items() if not k.startswith("_")}
     body.setdefault("spec_version", "2.1")
     data = canonical(body)
@@ -104,6 +105,7 @@ def make_row(obj: dict[str, Any], *, version: int | None = None) -> VersionRow:
         digest=digest(data),
         marking_refs=tuple(body.get("object_marking_refs", ())),
         created_by_ref=body.get("created_by_ref"),
+        level=int(obj.get("_level", 0)),
     )
 
 

@@ -12,15 +12,18 @@ import pytest
 from phalanx.errors import Error, NotFound, StoreError
 from phalanx.store import (
     Backend,
-    Hidden,
+    Grant,
     InvalidCursor,
     InvalidQuery,
     MemoryStore,
     PutStatus,
     Query,
+    ScopeTest,
     Store,
     VersionFilter,
     VersionRow,
+    Visibility,
+    WriteGuard,
 )
 from tests.conformance.conftest import make_row, row
 
@@ -536,30 +539,102 @@ def test_put_rows_at_the_64_bit_edges(backend: Backend) -> None:
     assert q(s, collection="c", versions=(INT64_MAX,)) == [(1, INT64_MAX)]
 
 
-RED = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
-GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-LEVELS = (GREEN, RED)
-
-
-def _marked(n: int, markings: tuple[str, ...]) -> VersionRow:
+def _leveled(n: int, level: int, version: int = 1) -> VersionRow:
     return make_row({"type": "indicator", "id": f"indicator--{n:08x}-0000-4000-8000-000000000000",
-                     "object_marking_refs": list(markings), "_v": 1})
+                     "_v": version, "_level": level})
 
 
-def test_hidden_versions_are_left_out_by_the_query_itself(backend: Backend) -> None:
+def _ids(page: object) -> list[int]:
+    return [int(item.id[11:19], 16) for item in page.items]  # type: ignore[attr-defined]
+
+
+def test_visibility_is_compiled_into_the_query_itself(backend: Backend) -> None:
+    """Levels, scopes, owners and sharers decide which rows a reader gets, and paging counts only those."""
     store = backend.store
-    store.put_many("c1", [_marked(1, (RED,)), _marked(2, (GREEN,)), _marked(3, ())], contributor="identity--a")
-    store.put_many("c1", [_marked(4, (RED,)), _marked(5, (GREEN, RED))], contributor="identity--b")
-    ids = lambda page: [item.id[11:19] for item in page.items]  # noqa: E731
-    everything = store.query(Query(collection="c1"))
-    assert ids(everything) == ["00000001", "00000002", "00000003", "00000004", "00000005"]
-    as_a = store.query(Query(collection="c1", hidden=Hidden(markings=(RED,), contributor="identity--a")))
-    assert ids(as_a) == ["00000001", "00000002", "00000003"]
-    as_c = store.query(Query(collection="c1", hidden=Hidden(markings=(RED,), contributor="identity--c",
-                                                             unmarked=True, levels=LEVELS)))
-    assert ids(as_c) == ["00000002"]
-    paged = store.query(Query(collection="c1", limit=1, hidden=Hidden(markings=(RED,), contributor="identity--b")))
-    assert ids(paged) == ["00000002"] and paged.more
-    rest = store.query(Query(collection="c1", limit=5, cursor=paged.next_cursor,
-                             hidden=Hidden(markings=(RED,), contributor="identity--b")))
-    assert ids(rest) == ["00000003", "00000004", "00000005"] and not rest.more
+    store.put_many("c1", [_leveled(1, 4), _leveled(2, 1), _leveled(3, 2)], contributor="identity--a")
+    store.put_many("c1", [_leveled(4, 4), _leveled(5, 2)], contributor="identity--b", scope=frozenset({"o:x", "p:u"}))
+    store.put_many("c1", [_leveled(6, 3)], contributor="identity--b", scope=frozenset({"o:y"}))
+    assert _ids(store.query(Query(collection="c1"))) == [1, 2, 3, 4, 5, 6]
+    # nothing at all: no owner, no grants
+    assert _ids(store.query(Query(collection="c1", visibility=Visibility()))) == []
+    own = store.query(Query(collection="c1", visibility=Visibility(owner="identity--a")))
+    assert _ids(own) == [1, 2, 3]
+    green = Visibility(grants=(Grant((0, 1)),))
+    assert _ids(store.query(Query(collection="c1", visibility=green))) == [2]
+    amber_x = Visibility(grants=(Grant((2, 3), ScopeTest.UNSCOPED_OR_LISTED, ("o:x",)),))
+    assert _ids(store.query(Query(collection="c1", visibility=amber_x))) == [3, 5]
+    red_u = Visibility(grants=(Grant((4,), ScopeTest.LISTED, ("p:u", "o:zz")),))
+    assert _ids(store.query(Query(collection="c1", visibility=red_u))) == [4]
+    red_nobody = Visibility(grants=(Grant((4,), ScopeTest.LISTED, ()),))
+    assert _ids(store.query(Query(collection="c1", visibility=red_nobody))) == []
+    member = Visibility(owner="identity--c", grants=(*green.grants, *amber_x.grants, *red_u.grants))
+    paged = store.query(Query(collection="c1", limit=2, visibility=member))
+    assert _ids(paged) == [2, 3] and paged.more
+    rest = store.query(Query(collection="c1", limit=2, cursor=paged.next_cursor, visibility=member))
+    assert _ids(rest) == [4, 5] and not rest.more  # 6 is hidden: "more" does not count it
+    with pytest.raises(InvalidQuery, match="collection"):
+        store.query(Query(visibility=member))
+
+
+def test_memberships_keep_their_sharer_scope_and_level(backend: Backend) -> None:
+    store = backend.store
+    store.put_many("c1", [_leveled(1, 1)], contributor="identity--a", scope=frozenset({"o:x"}))
+    store.put_many("c2", [_leveled(1, 1)], contributor="identity--b")  # passed on by b
+    store.put_many("c2", [_leveled(1, 1)], contributor="identity--c", scope=frozenset({"o:q"}))  # duplicate
+    one = store.query(Query(collection="c1")).items[0]
+    two = store.query(Query(collection="c2")).items[0]
+    assert (one.contributor, one.sharer, one.scope, one.level) == ("identity--a", "identity--a",
+                                                                  frozenset({"o:x"}), 1)
+    assert (two.contributor, two.sharer, two.scope) == ("identity--a", "identity--b", None)
+    by_id = store.get(one.id, collection="c2")
+    assert (by_id.sharer, by_id.scope) == ("identity--b", None)
+    assert store.get(one.id).sharer is None  # a read across the store has no membership
+    # the sharer sees what it passed on; the contributor sees it in every collection
+    assert _ids(store.query(Query(collection="c2", visibility=Visibility(owner="identity--b")))) == [1]
+    assert _ids(store.query(Query(collection="c2", visibility=Visibility(owner="identity--a")))) == [1]
+    assert _ids(store.query(Query(collection="c2", visibility=Visibility(owner="identity--c")))) == []
+
+
+def test_the_guard_is_decided_in_the_write(backend: Backend) -> None:
+    store = backend.store
+    store.put_many("c1", [_leveled(1, 2, version=1), _leveled(2, 1)], contributor="identity--a")
+    guard = WriteGuard(may_version_others=False, pass_on=(0, 1))
+    results = store.put_many("c2", [_leveled(1, 2, version=2), _leveled(1, 2, version=1), _leveled(2, 1)],
+                             contributor="identity--b", guard=guard)
+    assert [r.status for r in results] == [PutStatus.FOREIGN, PutStatus.RESTRICTED, PutStatus.LINKED]
+    assert [v.version for v in store.versions(_leveled(1, 0).id)] == [1]
+    mine = store.put_many("c2", [_leveled(1, 2, version=2), _leveled(1, 2, version=1)], contributor="identity--a",
+                          guard=guard)
+    assert [r.status for r in mine] == [PutStatus.ADDED, PutStatus.LINKED]
+
+
+def test_delete_takes_versions_out_of_one_collection(backend: Backend) -> None:
+    store = backend.store
+    oid = row("indicator", 1, 0).id
+    store.put_many("c1", [row("indicator", 1, v) for v in (1, 2, 3)], contributor="identity--a")
+    store.put_many("c2", [row("indicator", 1, 2)], contributor="identity--b")
+    # someone else's versions are not touched, and nothing happens
+    assert store.delete("c1", oid, owner="identity--b").versions == ()
+    assert store.delete("c9", oid).versions == ()
+    gone = store.delete("c1", oid, versions=(LAST,), owner="identity--a")
+    assert gone.versions == ((oid, 3),)
+    assert [v.version for v in store.versions(oid, collection="c1")] == [1, 2]
+    assert q(store, collection="c1", versions=(LAST,)) == [(1, 2)]  # the flags moved
+    assert [v.version for v in store.versions(oid)] == [1, 2]  # 3 was only in c1: it is gone from the store
+    assert store.delete("c1", oid).versions == ((oid, 1), (oid, 2))
+    assert store.versions(oid, collection="c1") == [] and q(store, collection="c1", versions=(ALL,)) == []
+    assert [v.version for v in store.versions(oid)] == [2]  # still in c2
+    assert q(store, versions=(FIRST,)) == [(1, 2)] and q(store, versions=(LAST,)) == [(1, 2)]
+    store.put_many("c1", [row("indicator", 1, 1)], contributor="identity--a")  # can come back
+    assert [v.version for v in store.versions(oid)] == [1, 2]
+
+
+def test_deleting_a_revoked_version_lifts_the_revocation_with_it(backend: Backend) -> None:
+    store = backend.store
+    oid = row("indicator", 1, 1).id
+    assert statuses(store, "c", [row("indicator", 1, 1), row("indicator", 1, 2, revoked=True)]) == ["added"] * 2
+    assert store.is_revoked(oid)
+    assert statuses(store, "c", [row("indicator", 1, 3)]) == ["revoked"]
+    store.delete("c", oid, versions=(2,))
+    assert not store.is_revoked(oid)
+    assert statuses(store, "c", [row("indicator", 1, 3)]) == ["added"]

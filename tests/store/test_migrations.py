@@ -60,10 +60,39 @@ def test_two_backends_on_one_database_upgrade_once(url: str) -> None:
     with ExitStack() as stack:
         a = stack.enter_context(open_backend(url))
         b = stack.enter_context(open_backend(url))
-        assert a.upgrade() == ["0001_initial"]
+        dialect = "sqlite" if url.startswith("sqlite") else "postgres"
+        assert a.upgrade() == [m.name for m in load_migrations(dialect)]
         assert b.upgrade() == []
         a.store.put_many("c", [row("indicator", 1, 1)], contributor="identity--a")
         assert b.store.stats().versions == 1
+
+
+def test_versions_stored_before_levels_get_the_level_of_their_markings(url: str) -> None:
+    """0002 gives every version stored under 0001 a sharing level: its most restrictive TLP marking (granular
+    ones counted for the whole object, as 0001's reads did), unmarked ones AMBER."""
+    from phalanx.stix import Tlp
+
+    dialect = "sqlite" if url.startswith("sqlite") else "postgres"
+    first, *later = load_migrations(dialect)
+    with open_backend(url) as backend:
+        backend._runner.apply(first)
+        markings = {1: [Tlp.GREEN.value, Tlp.RED.value], 2: [], 3: ["marking-definition--613f2e26-407d-48c7-9eca-"
+                                                                     "b8e91df99dc9"], 4: [Tlp.AMBER_STRICT.value]}
+
+        def old_rows(tx: object) -> None:
+            for n, refs in markings.items():
+                tx.run(  # type: ignore[attr-defined]
+                    "INSERT INTO versions (seq, id, id_key, version, type, spec_version, created, revoked, canonical, "
+                    "digest, marking_refs, created_by_ref, contributor, is_first, is_last) "
+                    "VALUES (?, ?, 0, 1, 'indicator', '2.1', 1, 0, ?, 'd', ?, NULL, 'identity--a', 1, 1)",
+                    [n, f"indicator--{n}", b"{}", "[" + ",".join(f'"{m}"' for m in refs) + "]" if refs else ""])
+
+        backend._resource.write(old_rows)  # type: ignore[union-attr]
+        assert backend.upgrade() == [m.name for m in later]
+        levels = backend._resource.read(  # type: ignore[union-attr]
+            lambda tx: tx.rows("SELECT id, level FROM versions ORDER BY seq"))
+    assert [tuple(r) for r in levels] == [("indicator--1", 4), ("indicator--2", 2), ("indicator--3", 0),
+                                          ("indicator--4", 3)]
 
 
 @pytest.mark.parametrize(

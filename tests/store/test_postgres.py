@@ -136,10 +136,11 @@ def test_analyze_keeps_the_batch_lookup_on_the_index(monkeypatch: pytest.MonkeyP
     with postgres_schema() as url, open_backend(url, upgrade=True) as backend:
         engine = backend.store._engine  # type: ignore[attr-defined]
         assert isinstance(engine, PostgresEngine)
-        assert engine.analyzed == 1  # after the migration
+        migrated = engine.analyzed
+        assert migrated == len(backend._migrations)  # after each migration
         for b in range(8):
             backend.store.put_many("c", [row("indicator", b * 200 + i, 1) for i in range(200)], contributor="x")
-        assert engine.analyzed == 1 + 3  # at 400, 800 (2x), 1,600 (2x) versions inserted
+        assert engine.analyzed == migrated + 3  # at 400, 800 (2x), 1,600 (2x) versions inserted
         keys = [id_key(row("indicator", n, 1).id) for n in range(0, 1600, 400)]  # a few ids among many rows
 
         def explain(tx: _postgres.Tx) -> str:

@@ -10,7 +10,7 @@ from ..identity import Role
 from ..stix import format_micros
 from ._base import PhalanxGroup, State, echo_json, pass_state
 
-_ROLES = [r.value for r in Role]
+_ROLES = [r.value for r in Role if r is not Role.ANONYMOUS]
 
 
 @click.group(cls=PhalanxGroup)

@@ -21,6 +21,8 @@ class Role(enum.Enum):
     CONTRIBUTOR = "contributor"
     READER = "reader"
     PEER = "peer"
+    ANONYMOUS = "anonymous"
+    """A caller with no credentials: reads public collections only. No key or user can have this role."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,10 @@ class Collection:
     community: str
     """The community whose members share through this collection."""
     created: int
+    public: bool = False
+    """Readable without credentials (TLP:CLEAR objects only; members still see what their membership allows)."""
+    types: tuple[str, ...] = ()
+    """The filter it carries: the STIX types it takes and serves (empty: any)."""
 
 
 @dataclass(frozen=True, slots=True)

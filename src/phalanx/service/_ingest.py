@@ -1,36 +1,68 @@
 """Ingest: the one entry point through which every producer's objects enter the node.
 
-parse + validate (``phalanx.stix``) -> authorize (``phalanx.policy``) -> store (atomic per batch, idempotent).
+parse + validate (``phalanx.stix``) -> authorize (``phalanx.policy``: the collection, the recipients, the level
+of each object, what may be done to others' objects) -> store (atomic per batch, idempotent).
 Each object gets its own result: accepted (added, linked, duplicate) or refused with the reason.
 """
 
 from __future__ import annotations
 
-__all__ = ["Ingest"]
+__all__ = ["Ingest", "Sharing", "to_row"]
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from ..config import Settings
-from ..identity import Actor, Collection, Directory
-from ..policy import may_write, require
-from ..stix import Limits, Mode, Parsed, Refused, StixObject, parse_document
-from ..store import PutResult, PutStatus, Store, VersionRow
+from ..errors import InvalidRecipients, NotFound
+from ..identity import Actor, Collection, Directory, Organization, User
+from ..policy import (
+    Recipients,
+    check_recipients,
+    level_of,
+    may_pass_on,
+    may_write,
+    principals,
+    require,
+    scope_notes,
+    write_guard,
+)
+from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, parse_document, tlp_of
+from ..store import PutResult, PutStatus, Store, VersionRow, WriteGuard
 from ._results import IngestSummary, ObjectResult
 
-_REFUSALS = {
-    PutStatus.CONFLICT: "conflict: another version with the same id and modified is stored with different content",
-    PutStatus.REVOKED: "revoked: the object was revoked; revocation is final",
-}
+_CONFLICT = "conflict: another version with the same id and modified is stored with different content"
+_REVOKED = "revoked: the object was revoked; revocation is final"
+_FOREIGN = ("foreign: another organization contributed this object; only its contributor may add versions to "
+            "it or revoke it")
 
 
-def to_row(obj: StixObject) -> VersionRow:
+def to_row(obj: StixObject, *, default_tlp: Tlp = Tlp.AMBER, strict: bool = True) -> VersionRow:
+    """The row the store keeps for ``obj``, with the sharing level ``phalanx.policy`` gives it."""
+    if b'"granular_markings"' in obj.canonical:
+        level = level_of(obj.properties(), default=default_tlp, strict=strict)
+    else:
+        level = tlp_of(obj.marking_refs) or default_tlp
     return VersionRow(
         id=obj.id, type=obj.type, spec_version=obj.spec_version, version=obj.version, created=obj.created,
         revoked=obj.revoked, canonical=obj.canonical, digest=obj.digest, marking_refs=obj.marking_refs,
-        created_by_ref=obj.created_by_ref,
+        created_by_ref=obj.created_by_ref, level=level.rank,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """One act of sharing, authorized: who shares into which collection, to whom, under which guard."""
+
+    actor: Actor
+    collection: Collection
+    recipients: Recipients
+    scope: frozenset[str] | None
+    guard: WriteGuard
+    default_tlp: Tlp
+    strict: bool
 
 
 class Ingest:
@@ -47,26 +79,52 @@ class Ingest:
             tolerant = not self._settings.strict
         return Mode.TOLERANT if tolerant else Mode.STRICT
 
-    def authorize(self, actor: Actor, collection_ref: str) -> Collection:
-        """The collection, if ``actor`` may share into it; raises ``NotFound`` or ``PermissionDenied``."""
+    def authorize(self, actor: Actor, collection_ref: str, *, organizations: Sequence[str] = (),
+                  people: Sequence[str] = (), tolerant: bool | None = None) -> Sharing:
+        """Check that ``actor`` may share into the collection, to these recipients (names or ids of
+        organizations, and usernames or ids of people); raises ``NotFound``, ``PermissionDenied`` or
+        ``InvalidRecipients``."""
         collection = self._directory.get_collection(collection_ref)
         members = set(self._directory.members(collection.community))
         require(may_write(actor, community=collection.community, members=members))
-        return collection
+        recipients = Recipients(
+            tuple(self._recipient(self._directory.get_organization, ref, "organization") for ref in organizations),
+            tuple(self._recipient(self._directory.get_user, ref, "person") for ref in people),
+        )
+        decision = check_recipients(recipients, community=collection.community, members=members)
+        if not decision.allowed:
+            raise InvalidRecipients(decision.reason, hint=decision.remedy)
+        return Sharing(actor, collection, recipients, principals(recipients),
+                       write_guard(actor, public=collection.public), self._settings.default_tlp,
+                       self.mode(tolerant) is Mode.STRICT)
 
-    def document(self, actor: Actor, collection_ref: str, data: bytes | str, *,
-                 tolerant: bool | None = None) -> list[ObjectResult]:
+    @staticmethod
+    def _recipient(get: Callable[[str], Any], ref: str, what: str) -> Any:
+        try:
+            found: Organization | User = get(ref.strip())
+        except NotFound:
+            raise InvalidRecipients(f"no {what} {ref!r} to name as a recipient") from None
+        return found
+
+    def document(self, actor: Actor, collection_ref: str, data: bytes | str, *, tolerant: bool | None = None,
+                 organizations: Sequence[str] = (), people: Sequence[str] = ()) -> list[ObjectResult]:
         """Ingest one document (bundle, object, array or JSON lines): a result for every object in it."""
-        collection = self.authorize(actor, collection_ref)
+        sharing = self.authorize(actor, collection_ref, organizations=organizations, people=people,
+                                 tolerant=tolerant)
         parsed = parse_document(data, mode=self.mode(tolerant), limits=self.limits())
+        return self.parsed(sharing, parsed)
+
+    def parsed(self, sharing: Sharing, parsed: Iterable[Parsed], *, first_index: int = 0) -> list[ObjectResult]:
+        """Store objects already parsed, in batches: a result for every one, in order."""
         results: list[ObjectResult] = []
-        for batch in _batches(enumerate(parsed), self._settings.batch_size):
-            rows = _rows(batch)
-            results.extend(_results(batch, self._put(collection, actor, rows)))
+        for batch in _batches(enumerate(parsed, start=first_index), self._settings.batch_size):
+            rows = self._rows(sharing, batch)
+            results.extend(_results(sharing, batch, rows, self._put(sharing, rows)))
         return results
 
     def stream(self, actor: Actor, collection_ref: str, parsed: Iterable[Parsed], *,
-               on_batch: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
+               on_batch: Callable[[IngestSummary, int], None] | None = None, organizations: Sequence[str] = (),
+               people: Sequence[str] = (), tolerant: bool | None = None) -> IngestSummary:
         """Ingest a long stream in batches with flat memory; ``on_batch(summary, last_index)`` runs after each
         batch is durable, in order.
 
@@ -74,80 +132,112 @@ class Ingest:
         without holding the GIL), batch N+1 is parsed, validated and turned into rows on this thread. At most
         one batch is in flight, and batch N+1 is only handed to the store once batch N is committed and reported.
         """
-        collection = self.authorize(actor, collection_ref)
+        sharing = self.authorize(actor, collection_ref, organizations=organizations, people=people,
+                                 tolerant=tolerant)
         summary = IngestSummary()
 
-        def finish(batch: list[tuple[int, Parsed]], stored: Future[list[PutResult]]) -> None:
-            _tally(summary, batch, stored.result())
+        def finish(batch: list[tuple[int, Parsed]], rows: list[_Row], stored: Future[list[PutResult]]) -> None:
+            _tally(sharing, summary, batch, rows, stored.result())
             summary.batches += 1
             if on_batch is not None:
                 on_batch(summary, batch[-1][0])
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phalanx-ingest") as store:
-            in_flight: tuple[list[tuple[int, Parsed]], Future[list[PutResult]]] | None = None
+            in_flight: tuple[list[tuple[int, Parsed]], list[_Row], Future[list[PutResult]]] | None = None
             try:
                 for batch in _batches(enumerate(parsed), self._settings.batch_size):  # parses the next batch
-                    rows = _rows(batch)
+                    rows = self._rows(sharing, batch)
                     if in_flight is not None:
                         done, in_flight = in_flight, None
                         finish(*done)
-                    in_flight = (batch, store.submit(self._put, collection, actor, rows))
+                    in_flight = (batch, rows, store.submit(self._put, sharing, rows))
             finally:
                 # Whatever stopped the stream, the batch already handed over is committed and reported.
                 if in_flight is not None:
                     finish(*in_flight)
         return summary
 
-    def _put(self, collection: Collection, actor: Actor, rows: list[VersionRow]) -> list[PutResult]:
-        return self._store.put_many(collection.id, rows, contributor=actor.org_id) if rows else []
+    def _rows(self, sharing: Sharing, batch: list[tuple[int, Parsed]]) -> list[_Row]:
+        """One entry per input object: its row for the store, or the reason it is refused before the store."""
+        types = sharing.collection.types
+        rows: list[_Row] = []
+        for _, item in batch:
+            if not isinstance(item, StixObject):
+                rows.append(None)
+            elif types and item.type not in types:
+                rows.append(f"the collection {sharing.collection.title!r} takes only {', '.join(types)} objects, "
+                            f"not {item.type}")
+            else:
+                rows.append(to_row(item, default_tlp=sharing.default_tlp, strict=sharing.strict))
+        return rows
+
+    def _put(self, sharing: Sharing, rows: list[_Row]) -> list[PutResult]:
+        storable = [row for row in rows if isinstance(row, VersionRow)]
+        if not storable:
+            return []
+        return self._store.put_many(sharing.collection.id, storable, contributor=sharing.actor.org_id,
+                                    scope=sharing.scope, guard=sharing.guard)
 
 
-def _rows(batch: list[tuple[int, Parsed]]) -> list[VersionRow]:
-    return [to_row(item) for _, item in batch if isinstance(item, StixObject)]
+_Row = VersionRow | str | None
+"""A row for the store, the reason an object is refused before the store, or None for the parser's refusals."""
 
 
-def _paired(batch: list[tuple[int, Parsed]], puts: list[PutResult]
-            ) -> Iterator[tuple[int, Parsed, PutResult | None]]:
-    """Each input object with what the store did with it (None for the parser's refusals), in input order."""
+def _paired(batch: list[tuple[int, Parsed]], rows: list[_Row], puts: list[PutResult]
+            ) -> Iterator[tuple[int, Parsed, _Row, PutResult | None]]:
+    """Each input object with its row and what the store did with it (None when it never reached the store)."""
     outcomes = iter(puts)
-    for index, item in batch:
-        yield index, item, next(outcomes) if isinstance(item, StixObject) else None
+    for (index, item), row in zip(batch, rows, strict=True):
+        yield index, item, row, next(outcomes) if isinstance(row, VersionRow) else None
 
 
-def _refusal(index: int, item: Parsed, put: PutResult | None) -> ObjectResult:
+def _level(row: _Row) -> Tlp:
+    assert isinstance(row, VersionRow)
+    return Tlp.of_rank(row.level)
+
+
+def _refusal(sharing: Sharing, index: int, item: Parsed, row: _Row, put: PutResult | None) -> ObjectResult:
     if isinstance(item, Refused):
-        return ObjectResult(index, item.object_id, "refused", _reason(item))
-    assert put is not None
+        where = f"line {item.line}: " if item.line is not None else ""
+        return ObjectResult(index, item.object_id, "refused", where + item.error.message)
     warnings = tuple(str(w) for w in item.warnings)
-    return ObjectResult(index, item.id, "refused", _REFUSALS[put.status], put.version, None, warnings)
+    if isinstance(row, str):
+        return ObjectResult(index, item.id, "refused", "filtered: " + row, item.version, None, warnings)
+    assert put is not None
+    if put.status is PutStatus.RESTRICTED:
+        level = _level(row)
+        reason = may_pass_on(sharing.actor, level=level, own=False, public=sharing.collection.public).reason
+        detail = "restricted: another organization contributed this version, and " + reason
+    else:
+        detail = {PutStatus.CONFLICT: _CONFLICT, PutStatus.REVOKED: _REVOKED, PutStatus.FOREIGN: _FOREIGN}[put.status]
+    return ObjectResult(index, item.id, "refused", detail, put.version, None, warnings)
 
 
-def _tally(summary: IngestSummary, batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> None:
+def _tally(sharing: Sharing, summary: IngestSummary, batch: list[tuple[int, Parsed]], rows: list[_Row],
+           puts: list[PutResult]) -> None:
     """Count a stored batch into ``summary``, building full results only for the refusals it keeps."""
-    for index, item, put in _paired(batch, puts):
+    for index, item, row, put in _paired(batch, rows, puts):
         if put is not None and put.accepted:
             summary.accepted += 1
             summary.added += put.status is PutStatus.ADDED
         else:
-            summary.record(_refusal(index, item, put))
+            summary.record(_refusal(sharing, index, item, row, put))
 
 
-def _results(batch: list[tuple[int, Parsed]], puts: list[PutResult]) -> list[ObjectResult]:
-    """One result per input object: the parser's refusals, and what the store did with the rest (in order)."""
+def _results(sharing: Sharing, batch: list[tuple[int, Parsed]], rows: list[_Row], puts: list[PutResult]
+             ) -> list[ObjectResult]:
+    """One result per input object: the refusals, and what the store did with the rest (in order)."""
     results: list[ObjectResult] = []
-    for index, item, put in _paired(batch, puts):
+    for index, item, row, put in _paired(batch, rows, puts):
         if put is not None and put.accepted and isinstance(item, StixObject):
             warnings = tuple(str(w) for w in item.warnings)
+            if put.status is not PutStatus.DUPLICATE:
+                warnings += tuple(scope_notes(_level(row), sharing.recipients))
             results.append(ObjectResult(index, item.id, "accepted", put.status.value, put.version,
                                         put.date_added, warnings))
         else:
-            results.append(_refusal(index, item, put))
+            results.append(_refusal(sharing, index, item, row, put))
     return results
-
-
-def _reason(refused: Refused) -> str:
-    where = f"line {refused.line}: " if refused.line is not None else ""
-    return where + refused.error.message
 
 
 def _batches(items: Iterable[tuple[int, Parsed]], size: int) -> Iterator[list[tuple[int, Parsed]]]:

@@ -1,19 +1,52 @@
-"""Reading objects back: a page of a collection for an actor, or an export of a filter for the operator."""
+"""Reading objects back, as an actor may see them: the policy compiled into every query, granular markings
+applied to every object served.
+
+A collection an actor may neither read nor write does not exist for it (``NotFound``, the same answer as for
+an unknown one), and neither does an object outside its audience.
+"""
 
 from __future__ import annotations
 
-__all__ = ["Reader"]
+__all__ = ["CollectionAccess", "Explanation", "Reader"]
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
 from ..config import Settings
-from ..errors import PermissionDenied
+from ..errors import NotFound, PermissionDenied
 from ..identity import Actor, Collection, Directory
-from ..policy import may_read, read_limits, require
-from ..stix import Tlp, marking_ids
-from ..store import Hidden, Page, Query, Store, StoredVersion, StoreStats
+from ..policy import Decision, Shared, Venue, may_read, may_see, may_write, visibility, visible_up_to
+from ..stix import Tlp, canonical
+from ..stix._markings import granular_levels, object_level, redact
+from ..store import Page, Query, Store, StoredVersion, StoreStats
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionAccess:
+    """A collection, and what the caller may do with it."""
+
+    collection: Collection
+    can_read: bool
+    can_write: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why an actor sees (or does not see) one version of an object in one collection."""
+
+    collection: Collection
+    version: StoredVersion
+    access: Decision
+    """Whether the actor may read the collection at all."""
+    decision: Decision
+    """Whether the actor may see this version there."""
+    level: str
+    """The version's level, and where it came from."""
+    removed: tuple[str, ...]
+    """The parts (selectors) removed from the copy the actor gets."""
 
 
 class Reader:
@@ -22,47 +55,146 @@ class Reader:
         self._directory = directory
         self._settings = settings
 
-    def collections(self, actor: Actor) -> list[Collection]:
-        """The collections ``actor`` may read."""
-        visible = []
-        for collection in self._directory.list_collections():
-            members = set(self._directory.members(collection.community))
-            if may_read(actor, community=collection.community, members=members).allowed:
-                visible.append(collection)
-        return visible
+    # collections --------------------------------------------------------------------------------------
+
+    def _venue(self, collection: Collection) -> Venue:
+        return Venue(collection.community, frozenset(self._directory.members(collection.community)),
+                     collection.public)
+
+    def _access(self, actor: Actor, collection: Collection) -> CollectionAccess:
+        venue = self._venue(collection)
+        read = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
+        write = may_write(actor, community=venue.community, members=venue.members)
+        return CollectionAccess(collection, read.allowed, write.allowed)
+
+    def collections(self, actor: Actor) -> list[CollectionAccess]:
+        """The collections ``actor`` may read or write, with what it may do."""
+        found = [self._access(actor, c) for c in self._directory.list_collections()]
+        return [a for a in found if a.can_read or a.can_write]
+
+    def collection(self, actor: Actor, ref: str) -> CollectionAccess:
+        """One collection (by id or title) ``actor`` may read or write; ``NotFound`` otherwise, as if there were
+        none, so that outsiders learn nothing about which collections exist."""
+        try:
+            access = self._access(actor, self._directory.get_collection(ref))
+        except NotFound:
+            access = None
+        if access is None or not (access.can_read or access.can_write):
+            raise NotFound(f"no collection {ref!r}", hint="List the collections you may use: GET collections/.")
+        return access
+
+    def readable(self, actor: Actor, ref: str) -> Collection:
+        """The collection, if ``actor`` may read it (``NotFound`` when it may not even see it, ``PermissionDenied``
+        when it may write but not read)."""
+        access = self.collection(actor, ref)
+        if not access.can_read:
+            venue = self._venue(access.collection)
+            denied = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
+            raise PermissionDenied(denied.reason, hint=denied.remedy)
+        return access.collection
+
+    # objects ------------------------------------------------------------------------------------------
 
     def page(self, actor: Actor, query: Query) -> Page:
-        """One page of ``query.collection`` as ``actor`` may see it. The collection is required."""
+        """One page of ``query.collection`` as ``actor`` may see it: only the versions in its audience (the
+        policy compiled into the query), each with the parts marked beyond its reach removed."""
         if query.collection is None:
             raise PermissionDenied("reading across all collections is for the node operator; name a collection")
-        collection = self._directory.get_collection(query.collection)
-        members = set(self._directory.members(collection.community))
-        require(may_read(actor, community=collection.community, members=members))
+        collection = self.readable(actor, query.collection)
+        venue = self._venue(collection)
+        types = query.types
+        if collection.types:
+            types = tuple(t for t in types if t in collection.types) if types else collection.types
+            if not types:  # asked only for types this collection does not serve
+                return Page((), False, None)
         limit = max(1, min(query.limit, self._settings.page_size_max))
-        return self._store.query(_with(query, collection=collection.id, limit=limit, hidden=self._hidden(actor)))
+        page = self._store.query(replace(query, collection=collection.id, limit=limit, types=types,
+                                         visibility=visibility(actor, venue)))
+        return replace(page, items=[self._served(actor, venue, item) for item in page.items])
 
-    def _hidden(self, actor: Actor) -> Hidden | None:
-        """The policy's read limits, in the form the store compiles into its query."""
-        limits = read_limits(actor, default_tlp=self._settings.default_tlp)
-        if limits is None:
-            return None
-        return Hidden(markings=tuple(sorted(limits.hidden_markings)), contributor=limits.contributor,
-                      unmarked=limits.hide_unmarked, levels=marking_ids(Tlp))
+    def _served(self, actor: Actor, venue: Venue, item: StoredVersion) -> StoredVersion:
+        """The copy of ``item`` ``actor`` gets: without the parts granular markings put beyond its reach."""
+        if b'"granular_markings"' not in item.canonical:
+            return item
+        reach = visible_up_to(actor, self._shared(item, venue))
+        data: dict[str, Any] = orjson.loads(item.canonical)
+        if reach is None:  # cannot happen for a row the query admitted; never serve it whole if it does
+            raise PermissionDenied("this object is not for you")
+        if not any(g.level.rank > reach.rank for g in granular_levels(data)):
+            return item
+        return replace(item, canonical=canonical(redact(data, above=reach)))
+
+    @staticmethod
+    def _shared(item: StoredVersion, venue: Venue) -> Shared:
+        return Shared(Tlp.of_rank(item.level), item.contributor, item.sharer or item.contributor, item.scope, venue)
+
+    def explain(self, actor: Actor, object_id: str) -> list[Explanation]:
+        """Every version of ``object_id`` in every collection, and what ``actor`` may see of it (for the
+        operator: this names collections and versions the actor cannot see)."""
+        found: list[Explanation] = []
+        for collection in self._directory.list_collections():
+            venue = self._venue(collection)
+            access = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
+            for item in self._store.versions(object_id, collection=collection.id):
+                shared = self._shared(item, venue)
+                decision = may_see(actor, shared) if access.allowed else access
+                found.append(Explanation(collection, item, access, decision, self._level_story(item),
+                                         self._removed(actor, shared, item) if decision.allowed else ()))
+        if not found:
+            raise NotFound(f"no object {object_id} in any collection")
+        return found
+
+    def _level_story(self, item: StoredVersion) -> str:
+        data = orjson.loads(item.canonical)
+        level = Tlp.of_rank(item.level)
+        marked = object_level(data)
+        if marked is level:
+            return f"{level.title} (marked)"
+        if any(g.level is level for g in granular_levels(data)):
+            base = f"marked {marked.title}" if marked else "no TLP marking"
+            return f"{level.title} ({base}; raised to the level of a granular marking on a part it cannot be " \
+                   "served without)"
+        if marked is None:
+            return f"{level.title} (no TLP marking: the hub's default when it was shared)"
+        return f"{level.title} (marked {marked.title}; stored before per-property markings were applied)"
+
+    def _removed(self, actor: Actor, shared: Shared, item: StoredVersion) -> tuple[str, ...]:
+        reach = visible_up_to(actor, shared)
+        data = orjson.loads(item.canonical)
+        if reach is None:
+            return ()
+        return tuple(".".join(f"[{t}]" if isinstance(t, int) else t for t in path)
+                     for g in granular_levels(data) if g.level.rank > reach.rank for path in g.paths)
+
+    # the operator -------------------------------------------------------------------------------------
 
     def stats(self) -> StoreStats:
         """What the store holds (operator only)."""
         return self._store.stats()
 
-    def export(self, query: Query) -> Iterator[StoredVersion]:
-        """Every version matching ``query`` (operator only: no actor), page by page with flat memory."""
+    def export(self, query: Query, *, actor: Actor | None = None) -> Iterator[StoredVersion]:
+        """Every version matching ``query``, page by page with flat memory. Without ``actor``: everything (the
+        operator). With one: what it may see, from ``query.collection`` or (None) every collection it may
+        read, each version once."""
+        if actor is None:
+            yield from self._pages(lambda q: self._store.query(q), query)
+            return
+        refs = [query.collection] if query.collection else [a.collection.id for a in self.collections(actor)
+                                                            if a.can_read]
+        seen: set[tuple[str, int]] = set()
+        for ref in refs:
+            for item in self._pages(lambda q: self.page(actor, q), replace(query, collection=ref)):
+                if (item.id, item.version) not in seen:
+                    seen.add((item.id, item.version))
+                    yield item
+
+    @staticmethod
+    def _pages(fetch: Any, query: Query) -> Iterator[StoredVersion]:
         page_query = query
         while True:
-            page = self._store.query(page_query)
+            page: Page = fetch(page_query)
             yield from page.items
             if not page.more:
                 return
-            page_query = _with(page_query, cursor=page.next_cursor)
+            page_query = replace(page_query, cursor=page.next_cursor)
 
-
-def _with(query: Query, **changes: Any) -> Query:
-    return replace(query, **changes)

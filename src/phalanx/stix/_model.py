@@ -131,9 +131,9 @@ def _header(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _marking_refs(data: dict[str, Any]) -> tuple[str, ...]:
-    """Every marking the object carries: on the whole object, and (until markings are applied per property)
-    on any of its properties, so that a property marked RED keeps the whole object from those it is not for.
-    Ids in lower case; anything that is not a marking id is left out (validation has reported it)."""
+    """Every marking the object carries, on the whole object and on any of its properties (granular markings),
+    ids in lower case; anything that is not a marking id is left out (validation has reported it). What a
+    reader may see is decided from the markings themselves (``phalanx.policy.level_of``), not from this list."""
     refs: list[str] = []
     objects = data.get("object_marking_refs")
     if isinstance(objects, list):

@@ -51,6 +51,11 @@ class Tlp(enum.Enum):
         return _RANK[self]
 
     @classmethod
+    def of_rank(cls, rank: int) -> Tlp:
+        """The level with this ``rank`` (0 CLEAR .. 4 RED)."""
+        return _BY_RANK[rank]
+
+    @classmethod
     def parse(cls, text: str) -> Tlp:
         """Accept ``amber+strict``, ``TLP:AMBER+STRICT``, ``AMBER_STRICT`` and the like."""
         key = text.strip().upper().removeprefix("TLP:").replace("+", "_").replace("-", "_")
@@ -63,6 +68,7 @@ class Tlp(enum.Enum):
 
 
 _RANK = {level: i for i, level in enumerate(Tlp)}
+_BY_RANK = list(Tlp)
 TLP_BY_ID: Mapping[str, Tlp] = {level.value: level for level in Tlp}
 
 # STIX 2.1 also predefines TLP 1.0 markings (WHITE, GREEN, AMBER, RED), which feeds still use. They mean the same

@@ -19,35 +19,51 @@ from ._cursor import InvalidCursor, InvalidQuery
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._protocol import (
-    Hidden,
+    LEVELS,
+    Deleted,
+    Grant,
     Page,
     PutResult,
     PutStatus,
     Query,
+    ScopeTest,
     Store,
     StoredVersion,
     StoreStats,
     VersionFilter,
     VersionRow,
+    Visibility,
+    WriteGuard,
 )
+from ._statuses import MemoryStatuses, StatusEntry, Statuses, StatusOutcome, StatusRecord
 from ._url import redact_url
 
 __all__ = [
+    "LEVELS",
     "Backend",
-    "Hidden",
+    "Deleted",
+    "Grant",
     "InvalidCursor",
     "InvalidQuery",
     "MemoryDirectory",
+    "MemoryStatuses",
     "MemoryStore",
     "Page",
     "PutResult",
     "PutStatus",
     "Query",
+    "ScopeTest",
+    "StatusEntry",
+    "StatusOutcome",
+    "StatusRecord",
+    "Statuses",
     "Store",
     "StoreStats",
     "StoredVersion",
     "VersionFilter",
     "VersionRow",
+    "Visibility",
+    "WriteGuard",
     "open_backend",
     "redact_url",
 ]

@@ -16,6 +16,7 @@ from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._migrations import Migration, MigrationRunner, load_migrations
 from ._protocol import Store
+from ._statuses import MemoryStatuses, Statuses
 from ._url import redact_url
 
 
@@ -34,7 +35,7 @@ class _NoMigrations:
 
 
 class Backend:
-    """A store and a directory sharing one database. Use as a context manager, or call ``close()``."""
+    """A store, a directory and status records sharing one database. Use as a context manager, or call ``close()``."""
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class Backend:
         url: str,
         store: Store,
         directory: Directory,
+        statuses: Statuses,
         migrations: list[Migration],
         runner: MigrationRunner,
         resource: _Closable | None,
@@ -49,6 +51,7 @@ class Backend:
         self.url = url
         self.store = store
         self.directory = directory
+        self.statuses = statuses
         self._migrations = migrations
         self._runner = runner
         self._resource = resource
@@ -113,12 +116,13 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             url=url,
             store=MemoryStore(),
             directory=MemoryDirectory(),
+            statuses=MemoryStatuses(),
             migrations=[],
             runner=_NoMigrations(),
             resource=None,
         )
     elif url.startswith("sqlite:"):
-        from ._sql import SqlDirectory, SqlStore
+        from ._sql import SqlDirectory, SqlStatuses, SqlStore
         from ._sqlite import SqliteEngine
 
         path, options = _sqlite_path(url)
@@ -128,13 +132,14 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             url=url,
             store=SqlStore(engine),
             directory=SqlDirectory(engine),
+            statuses=SqlStatuses(engine),
             migrations=load_migrations("sqlite"),
             runner=engine,
             resource=engine,
         )
     elif url.startswith(("postgresql:", "postgres:")):
         from ._postgres import PostgresEngine
-        from ._sql import SqlDirectory, SqlStore
+        from ._sql import SqlDirectory, SqlStatuses, SqlStore
 
         pg = PostgresEngine(url)
         pg.open()
@@ -142,6 +147,7 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             url=url,
             store=SqlStore(pg),
             directory=SqlDirectory(pg, collate=' COLLATE "C"'),
+            statuses=SqlStatuses(pg),
             migrations=load_migrations("postgres"),
             runner=pg,
             resource=pg,

@@ -6,7 +6,7 @@ whole store. The next page continues strictly after it, so rows added meanwhile 
 
 from __future__ import annotations
 
-__all__ = ["InvalidCursor", "InvalidQuery", "check_query", "decode_cursor", "encode_cursor"]
+__all__ = ["InvalidCursor", "InvalidQuery", "check_query", "decode_cursor", "encode_cursor", "version_chosen"]
 
 import base64
 import binascii
@@ -47,6 +47,9 @@ def check_query(query: Query) -> int | None:
     for item in query.versions:
         if not isinstance(item, VersionFilter) and not is_int64(item):
             raise InvalidQuery(f"unknown version filter {item!r} (a version is a 64-bit integer)")
+    if query.visibility is not None and query.collection is None:
+        raise InvalidQuery("a query limited to what a reader may see must name a collection (scopes belong to "
+                           "the memberships of a collection)")
     if query.added_after is not None and not is_int64(query.added_after):
         raise InvalidQuery(f"added_after must be a 64-bit integer (microseconds), not {query.added_after!r}")
     after = query.added_after
@@ -54,3 +57,14 @@ def check_query(query: Query) -> int | None:
         position = decode_cursor(query.cursor)
         after = position if after is None else max(after, position)
     return after
+
+
+def version_chosen(ver: int, held: list[int], wanted: tuple[VersionFilter | int, ...]) -> bool:
+    """Whether version ``ver`` of an id whose versions (in a collection) are ``held``, sorted, is ``wanted``."""
+    return any(
+        f is VersionFilter.ALL
+        or (f is VersionFilter.FIRST and ver == held[0])
+        or (f is VersionFilter.LAST and ver == held[-1])
+        or (not isinstance(f, VersionFilter) and ver == f)
+        for f in wanted
+    )

@@ -16,9 +16,19 @@ from dataclasses import dataclass
 
 from ..errors import NotFound, StoreError
 from ..stix._timestamps import now_micros
-from ._cursor import check_query, encode_cursor
+from ._cursor import check_query, encode_cursor, version_chosen
 from ._plan import Known, check_rows, make_plan
-from ._protocol import Page, PutResult, Query, StoredVersion, StoreStats, VersionFilter, VersionRow
+from ._protocol import (
+    Deleted,
+    Page,
+    PutResult,
+    Query,
+    StoredVersion,
+    StoreStats,
+    VersionFilter,
+    VersionRow,
+    WriteGuard,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +36,13 @@ class _Version:
     row: VersionRow
     contributor: str
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    date_added: int
+    sharer: str
+    scope: frozenset[str] | None
 
 
 class MemoryStore:
@@ -38,7 +55,7 @@ class MemoryStore:
         self._versions: dict[tuple[str, int], _Version] = {}
         self._by_id: dict[str, list[int]] = {}  # id -> sorted versions
         self._order: list[tuple[int, str, int]] = []  # (seq, id, version), seq ascending
-        self._members: dict[str, dict[tuple[str, int], int]] = {}  # collection -> (id, version) -> date_added
+        self._members: dict[str, dict[tuple[str, int], _Member]] = {}  # collection -> (id, version) -> membership
         self._member_order: dict[str, list[tuple[int, str, int]]] = {}
         self._member_by_id: dict[str, dict[str, list[int]]] = {}
         self._min_revoked: dict[str, int] = {}
@@ -52,7 +69,8 @@ class MemoryStore:
         self._clock = start + count - 1
         return start
 
-    def put_many(self, collection: str, rows: Iterable[VersionRow], *, contributor: str) -> list[PutResult]:
+    def put_many(self, collection: str, rows: Iterable[VersionRow], *, contributor: str,
+                 scope: frozenset[str] | None = None, guard: WriteGuard | None = None) -> list[PutResult]:
         batch = list(rows)
         check_rows(batch)
         with self._lock:
@@ -64,11 +82,13 @@ class MemoryStore:
                     stored = self._versions[(oid, ver)]
                     known.digests[(oid, ver)] = stored.row.digest
                     known.seqs[(oid, ver)] = stored.seq
+                    known.contributors[(oid, ver)] = stored.contributor
+                    known.levels[(oid, ver)] = stored.row.level
                     if (oid, ver) in members:
-                        known.members[(oid, ver)] = members[(oid, ver)]
+                        known.members[(oid, ver)] = members[(oid, ver)].date_added
                 if oid in self._min_revoked:
                     known.min_revoked[oid] = self._min_revoked[oid]
-            plan = make_plan(batch, known, self._allocate)
+            plan = make_plan(batch, known, self._allocate, contributor=contributor, guard=guard)
             for item in plan.versions:
                 key = (item.row.id, item.row.version)
                 self._versions[key] = _Version(item.row, contributor, item.seq)
@@ -78,7 +98,7 @@ class MemoryStore:
             order = self._member_order.setdefault(collection, [])
             by_id = self._member_by_id.setdefault(collection, {})
             for m in plan.memberships:
-                members[(m.id, m.version)] = m.date_added
+                members[(m.id, m.version)] = _Member(m.date_added, contributor, scope or None)
                 order.append((m.date_added, m.id, m.version))
                 bisect.insort(by_id.setdefault(m.id, []), m.version)
             self._min_revoked.update(plan.revoked)
@@ -86,7 +106,8 @@ class MemoryStore:
 
     def _stored(self, oid: str, ver: int, collection: str | None) -> StoredVersion:
         v = self._versions[(oid, ver)]
-        date = v.seq if collection is None else self._members[collection][(oid, ver)]
+        member = None if collection is None else self._members[collection][(oid, ver)]
+        date = v.seq if member is None else member.date_added
         r = v.row
         return StoredVersion(
             r.id,
@@ -102,6 +123,9 @@ class MemoryStore:
             v.contributor,
             date,
             collection,
+            r.level,
+            None if member is None else member.sharer,
+            None if member is None else member.scope,
         )
 
     def _versions_of(self, oid: str, collection: str | None) -> list[int]:
@@ -124,6 +148,50 @@ class MemoryStore:
             self._check_open()
             return [self._stored(object_id, v, collection) for v in self._versions_of(object_id, collection)]
 
+    def delete(self, collection: str, object_id: str, *,
+               versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,), spec_versions: tuple[str, ...] = (),
+               owner: str | None = None) -> Deleted:
+        with self._lock:
+            self._check_open()
+            held = self._member_by_id.get(collection, {}).get(object_id, [])
+            members = self._members.get(collection, {})
+            doomed = [
+                ver for ver in held
+                if version_chosen(ver, held, versions)
+                and (not spec_versions or self._versions[(object_id, ver)].row.spec_version in spec_versions)
+                and (owner is None or owner in (members[(object_id, ver)].sharer,
+                                                self._versions[(object_id, ver)].contributor))
+            ]
+            for ver in doomed:
+                del members[(object_id, ver)]
+                held.remove(ver)
+            if doomed:
+                gone = set(doomed)
+                order = self._member_order[collection]
+                order[:] = [item for item in order if not (item[1] == object_id and item[2] in gone)]
+                if not held:
+                    del self._member_by_id[collection][object_id]
+                self._drop_orphans(object_id, doomed)
+            return Deleted(tuple((object_id, ver) for ver in doomed))
+
+    def _drop_orphans(self, object_id: str, candidates: list[int]) -> None:
+        """Remove versions that are in no collection any more; revocation follows the versions that remain."""
+        orphans = {ver for ver in candidates
+                   if not any((object_id, ver) in m for m in self._members.values())}
+        if not orphans:
+            return
+        for ver in orphans:
+            del self._versions[(object_id, ver)]
+        self._by_id[object_id] = [ver for ver in self._by_id[object_id] if ver not in orphans]
+        if not self._by_id[object_id]:
+            del self._by_id[object_id]
+        self._order = [item for item in self._order if not (item[1] == object_id and item[2] in orphans)]
+        revoked = [ver for ver in self._by_id.get(object_id, []) if self._versions[(object_id, ver)].row.revoked]
+        if revoked:
+            self._min_revoked[object_id] = min(revoked)
+        else:
+            self._min_revoked.pop(object_id, None)
+
     def query(self, query: Query) -> Page:
         after = check_query(query)
         with self._lock:
@@ -143,19 +211,15 @@ class MemoryStore:
                     continue
                 if not query.include_revoked and oid in self._min_revoked:
                     continue
-                if query.hidden is not None and query.hidden.hides(
-                    row.marking_refs, self._versions[(oid, ver)].contributor
-                ):
-                    continue
-                if not wanted_all:
-                    held = self._versions_of(oid, query.collection)
-                    if not any(
-                        (f is VersionFilter.FIRST and ver == held[0])
-                        or (f is VersionFilter.LAST and ver == held[-1])
-                        or (not isinstance(f, VersionFilter) and ver == f)
-                        for f in query.versions
+                if query.visibility is not None:
+                    contributor = self._versions[(oid, ver)].contributor
+                    member = self._members[query.collection][(oid, ver)] if query.collection is not None else None
+                    if member is None or not query.visibility.admits(
+                        level=row.level, scope=member.scope, contributor=contributor, sharer=member.sharer
                     ):
                         continue
+                if not wanted_all and not version_chosen(ver, self._versions_of(oid, query.collection), query.versions):
+                    continue
                 if len(items) == query.limit:
                     more = True
                     break
@@ -182,3 +246,4 @@ class MemoryStore:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+

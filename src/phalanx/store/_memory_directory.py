@@ -105,6 +105,14 @@ class MemoryDirectory:
                 raise Conflict(f"a collection titled {collection.title!r} exists")
             self._collections[collection.id] = collection
 
+    def update_collection(self, collection: Collection) -> None:
+        with self._lock:
+            if collection.id not in self._collections:
+                raise NotFound(f"no collection {collection.id!r}")
+            if any(c.title == collection.title and c.id != collection.id for c in self._collections.values()):
+                raise Conflict(f"a collection titled {collection.title!r} exists")
+            self._collections[collection.id] = collection
+
     def get_collection(self, ref: str) -> Collection:
         with self._lock:
             found = self._collections.get(ref)

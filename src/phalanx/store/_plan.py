@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import StoreError
-from ._protocol import PutResult, PutStatus, VersionRow, is_int64
+from ._protocol import PutResult, PutStatus, VersionRow, WriteGuard, is_int64
 
 
 @dataclass(slots=True)
@@ -29,6 +29,10 @@ class Known:
     """id -> the oldest revoked version."""
     members: dict[tuple[str, int], int] = field(default_factory=dict)
     """(id, version) -> date_added, for the versions already in the batch's collection."""
+    contributors: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(id, version) -> the organization that contributed it, every stored version of those ids."""
+    levels: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(id, version) -> the level it was stored with, every stored version of those ids."""
 
 
 @dataclass(slots=True)
@@ -49,6 +53,8 @@ class MembershipInsert:
     date_added: int
     is_first: bool
     is_last: bool
+    passed_on: bool = False
+    """Whether the version's contributor is another organization than the one sharing it here."""
 
 
 @dataclass(slots=True)
@@ -125,15 +131,29 @@ def _all_new(rows: Sequence[VersionRow], allocate: Callable[[int], int]) -> Plan
     return Plan(results, versions, memberships, [], [], [], [], revoked)
 
 
-def make_plan(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int]) -> Plan:
-    """Decide the batch. ``allocate(n)`` reserves ``n`` consecutive date_added values and returns the first;
-    it is called once, after the statuses are known (with 0 when nothing new enters the collection)."""
+def make_plan(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int], *, contributor: str,
+              guard: WriteGuard | None = None) -> Plan:
+    """Decide the batch ``contributor`` shares. ``allocate(n)`` reserves ``n`` consecutive date_added values
+    and returns the first; it is called once, after the statuses are known (with 0 when nothing new enters the
+    collection). ``guard`` refuses what the writer may not do to others' objects (FOREIGN, RESTRICTED)."""
     if rows and not known.digests and not known.min_revoked and len({row.id for row in rows}) == len(rows):
         return _all_new(rows, allocate)
-    return _general(rows, known, allocate)
+    return _general(rows, known, allocate, contributor, guard)
 
 
-def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int]) -> Plan:
+def _owners(contributors: dict[tuple[str, int], str]) -> dict[str, str]:
+    """id -> the organization that contributed its oldest stored version: the object's owner."""
+    oldest: dict[str, tuple[int, str]] = {}
+    for (oid, ver), org in contributors.items():
+        if oid not in oldest or ver < oldest[oid][0]:
+            oldest[oid] = (ver, org)
+    return {oid: org for oid, (_, org) in oldest.items()}
+
+
+def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int], contributor: str,
+             guard: WriteGuard | None) -> Plan:
+    contributors = dict(known.contributors)
+    owners = _owners(contributors)
     digests = dict(known.digests)
     min_revoked = dict(known.min_revoked)
     # New versions and memberships get a relative number k (0, 1, ...) until the dates are reserved.
@@ -146,20 +166,29 @@ def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int],
         key = (row.id, row.version)
         stored = digests.get(key)
         if stored is not None:
+            foreign = contributors.get(key, contributor) != contributor
             if stored != row.digest:
                 pending.append((row, PutStatus.CONFLICT, None))
             elif key in members:
                 pending.append((row, PutStatus.DUPLICATE, members[key]))
+            elif guard is not None and foreign and known.levels.get(key, row.level) not in guard.pass_on:
+                pending.append((row, PutStatus.RESTRICTED, None))
             else:
                 members[key] = (True, len(new_members))
                 pending.append((row, PutStatus.LINKED, members[key]))
                 new_members.append((row, len(new_members)))
+            continue
+        owner = owners.get(row.id)
+        if guard is not None and not guard.may_version_others and owner is not None and owner != contributor:
+            pending.append((row, PutStatus.FOREIGN, None))
             continue
         oldest_revoked = min_revoked.get(row.id)
         if oldest_revoked is not None and row.version > oldest_revoked:
             pending.append((row, PutStatus.REVOKED, None))
             continue
         digests[key] = row.digest
+        contributors[key] = contributor
+        owners.setdefault(row.id, contributor)
         members[key] = seqs[key] = (True, len(new_members))
         pending.append((row, PutStatus.ADDED, members[key]))
         new_versions.append(row)
@@ -200,6 +229,7 @@ def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int],
                 base + k,
                 row.version == first,
                 row.version == last,
+                contributors.get((row.id, row.version), contributor) != contributor,
             )
         )
     revoked = {oid: ver for oid, ver in min_revoked.items() if known.min_revoked.get(oid) != ver}

@@ -10,16 +10,21 @@ from __future__ import annotations
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
-    "Hidden",
+    "LEVELS",
+    "Deleted",
+    "Grant",
     "Page",
     "PutResult",
     "PutStatus",
     "Query",
+    "ScopeTest",
     "Store",
     "StoreStats",
     "StoredVersion",
     "VersionFilter",
     "VersionRow",
+    "Visibility",
+    "WriteGuard",
     "is_int64",
 ]
 
@@ -39,12 +44,19 @@ def is_int64(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
 
 
+LEVELS = (0, 1, 2, 3, 4)
+"""The sharing levels a version can carry, least restrictive first (the TLP 2.0 levels CLEAR, GREEN, AMBER,
+AMBER+STRICT and RED, as ``phalanx.policy`` assigns them). The store only compares them for equality."""
+
+
 @dataclass(frozen=True, slots=True)
 class VersionRow:
     """One object version, ready to store: what ``phalanx.stix`` produces from a validated object.
 
     ``version`` is the ``modified`` timestamp in microseconds since the epoch (``created`` when the object has
     no ``modified``, 0 when it has neither, as SCOs). ``canonical`` is the RFC 8785 JSON, ``digest`` its SHA-256.
+    ``level`` is the sharing level ``phalanx.policy`` gave the version (one of ``LEVELS``); it defaults to the
+    most restrictive, so that a row built without one stays hidden rather than shown.
     """
 
     id: str
@@ -57,6 +69,7 @@ class VersionRow:
     digest: str
     marking_refs: tuple[str, ...] = ()
     created_by_ref: str | None = None
+    level: int = LEVELS[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,12 @@ class StoredVersion:
     """Microseconds since the epoch; strictly increasing within a collection (and within the whole store)."""
     collection: str | None
     """The collection this row was read through; None for reads across the whole store."""
+    level: int = LEVELS[-1]
+    sharer: str | None = None
+    """The organization that put this version into ``collection`` (the contributor, unless another organization
+    passed the version on); None for reads across the whole store."""
+    scope: frozenset[str] | None = None
+    """The principals the sharer narrowed this membership to (None: not narrowed, or a read across the store)."""
 
 
 class PutStatus(enum.Enum):
@@ -94,6 +113,12 @@ class PutStatus(enum.Enum):
     """Another version with the same (id, version) but a different digest is stored: refused."""
     REVOKED = "revoked"
     """A newer version of an object whose stored version is revoked: refused (revocation is final)."""
+    FOREIGN = "foreign"
+    """A new version of an object another organization contributed, from a writer the guard does not let add
+    versions to others' objects: refused."""
+    RESTRICTED = "restricted"
+    """A version another organization contributed, at a level the guard does not let this writer pass on into
+    another collection: refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,24 +140,69 @@ class VersionFilter(enum.Enum):
     ALL = "all"
 
 
+class ScopeTest(enum.Enum):
+    """How a ``Grant`` looks at the scope a membership was narrowed to."""
+
+    ANY = "any"
+    """Whatever the scope."""
+    UNSCOPED_OR_LISTED = "unscoped-or-listed"
+    """Memberships that were not narrowed, or whose scope lists one of the grant's principals."""
+    LISTED = "listed"
+    """Only memberships whose scope lists one of the grant's principals."""
+
+
 @dataclass(frozen=True, slots=True)
-class Hidden:
-    """Versions a reader must not see, compiled into the query (never filtered after fetching): those whose
-    ``marking_refs`` hold any of ``markings`` or, when ``unmarked``, none of ``levels`` — unless
-    ``contributor`` contributed them. The store knows no policy: ``phalanx.policy`` decides what goes here."""
+class Grant:
+    """Versions at one of ``levels`` whose membership passes ``scope`` (with ``principals``)."""
 
-    markings: tuple[str, ...]
-    contributor: str
-    unmarked: bool = False
-    levels: tuple[str, ...] = ()
+    levels: tuple[int, ...]
+    scope: ScopeTest = ScopeTest.ANY
+    principals: tuple[str, ...] = ()
 
-    def hides(self, marking_refs: Sequence[str], contributor: str) -> bool:
-        """The same rule in Python, for the memory store."""
-        if contributor == self.contributor:
+    def admits(self, level: int, scope: frozenset[str] | None) -> bool:
+        if level not in self.levels:
             return False
-        if any(m in marking_refs for m in self.markings):
+        if self.scope is ScopeTest.ANY:
             return True
-        return self.unmarked and not any(m in marking_refs for m in self.levels)
+        if scope is None:
+            return self.scope is ScopeTest.UNSCOPED_OR_LISTED
+        return any(p in scope for p in self.principals)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """The versions one reader may see, compiled into the query (never filtered after fetching): those the
+    organization ``owner`` contributed or shared into the collection, and those any grant admits. With no owner
+    and no grants, nothing (it fails closed). The store knows no policy: ``phalanx.policy`` builds these."""
+
+    owner: str | None = None
+    grants: tuple[Grant, ...] = ()
+
+    def admits(self, *, level: int, scope: frozenset[str] | None, contributor: str, sharer: str) -> bool:
+        """The same rule in Python, for the memory store."""
+        if self.owner is not None and self.owner in (contributor, sharer):
+            return True
+        return any(g.admits(level, scope) for g in self.grants)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteGuard:
+    """What ``put_many`` refuses on behalf of ``phalanx.policy``, decided in the same transaction as the write
+    (so no concurrent writer can slip between a check and the change it allows)."""
+
+    may_version_others: bool = False
+    """Whether the writer may add versions to (and so revoke) objects another organization contributed; when
+    not, such rows are FOREIGN."""
+    pass_on: tuple[int, ...] = LEVELS
+    """The levels at which the writer may put a version another organization contributed into this
+    collection; other such rows are RESTRICTED."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What ``delete`` removed from a collection: the (id, version) pairs, oldest first per id."""
+
+    versions: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +219,8 @@ class Query:
     added_after: int | None = None
     """Only versions added strictly after this time (microseconds)."""
     include_revoked: bool = True
-    hidden: Hidden | None = None
-    """What the reader may not see (None: everything matching)."""
+    visibility: Visibility | None = None
+    """What the reader may see (None: everything matching). Needs a collection: scopes belong to memberships."""
     limit: int = 100
     cursor: str | None = None
     """Opaque: the ``next_cursor`` of the previous page. Continues exactly where that page stopped."""
@@ -180,13 +250,36 @@ class Store(Protocol):
     """Every version of every object, keyed by (id, version); each placed in one or more collections."""
 
     def put_many(
-        self, collection: str, rows: Iterable[VersionRow], *, contributor: str
+        self,
+        collection: str,
+        rows: Iterable[VersionRow],
+        *,
+        contributor: str,
+        scope: frozenset[str] | None = None,
+        guard: WriteGuard | None = None,
     ) -> list[PutResult]:
         """Store ``rows`` in ``collection`` in one transaction: all of the accepted ones, or none (on error).
 
-        Idempotent for the same (id, version, digest). Refusals (CONFLICT, REVOKED) are reported per row and do
-        not stop the others. When this returns, the accepted rows are durable.
+        ``contributor`` is the organization sharing them: the contributor of new versions, and the sharer of
+        every membership this call makes; ``scope`` (principals) narrows those memberships. Idempotent for the
+        same (id, version, digest): a membership that exists keeps its sharer and scope. Refusals (CONFLICT,
+        REVOKED, and FOREIGN and RESTRICTED under ``guard``) are reported per row and do not stop the others.
+        When this returns, the accepted rows are durable.
         """
+        ...
+
+    def delete(
+        self,
+        collection: str,
+        object_id: str,
+        *,
+        versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,),
+        spec_versions: tuple[str, ...] = (),
+        owner: str | None = None,
+    ) -> Deleted:
+        """Take the matching versions of ``object_id`` out of ``collection`` in one transaction; with ``owner``,
+        only those that organization contributed or shared there. A version left in no collection is removed
+        from the store. First/last are those of the collection before the delete."""
         ...
 
     def get(self, object_id: str, version: int | None = None, *, collection: str | None = None) -> StoredVersion:

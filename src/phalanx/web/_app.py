@@ -85,8 +85,9 @@ def create_app(node: Node) -> Starlette:
     async def collections(request: Request, actor: Actor) -> Response:
         visible = await run_in_threadpool(node.reader.collections, actor)
         return _json({"collections": [
-            {"id": c.id, "title": c.title, "description": c.description, "community": c.community}
-            for c in visible
+            {"id": a.collection.id, "title": a.collection.title, "description": a.collection.description,
+             "community": a.collection.community, "can_read": a.can_read, "can_write": a.can_write}
+            for a in visible
         ]})
 
     async def add_objects(request: Request, actor: Actor) -> Response:

@@ -7,6 +7,7 @@ them into ``%s``.
 
 from ._directory import SqlDirectory
 from ._objects import SqlStore
+from ._statuses import SqlStatuses
 from ._tx import Engine, Tx
 
-__all__ = ["Engine", "SqlDirectory", "SqlStore", "Tx"]
+__all__ = ["Engine", "SqlDirectory", "SqlStatuses", "SqlStore", "Tx"]

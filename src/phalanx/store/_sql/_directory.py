@@ -17,7 +17,7 @@ from ._tx import Engine, Row, Tx
 
 _ORG = "id, name, sectors, created"
 _COMMUNITY = "name, title, created"
-_COLLECTION = "id, title, description, community, created"
+_COLLECTION = "id, title, description, community, created, public, types"
 _USER = "id, org_id, username, role, created, password_hash"
 _KEY = "key_id, org_id, role, label, secret_hash, created, expires, revoked, user_id"
 
@@ -31,7 +31,11 @@ def _community(r: Row) -> Community:
 
 
 def _collection(r: Row) -> Collection:
-    return Collection(r[0], r[1], r[2], r[3], r[4])
+    return Collection(r[0], r[1], r[2], r[3], r[4], bool(r[5]), tuple(orjson.loads(r[6])) if r[6] else ())
+
+
+def _types(types: tuple[str, ...]) -> str:
+    return orjson.dumps(list(types)).decode() if types else ""
 
 
 def _user(r: Row) -> User:
@@ -156,10 +160,23 @@ class SqlDirectory:
 
         c = collection
         self._insert(
-            "INSERT INTO collections (id, title, description, community, created) VALUES (?, ?, ?, ?, ?)",
-            [c.id, c.title, c.description, c.community, c.created],
+            "INSERT INTO collections (id, title, description, community, created, public, types) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [c.id, c.title, c.description, c.community, c.created, int(c.public), _types(c.types)],
             check,
         )
+
+    def update_collection(self, collection: Collection) -> None:
+        c = collection
+
+        def work(tx: Tx) -> None:
+            self._require(tx, "SELECT 1 FROM collections WHERE id = ?", c.id, "collection")
+            if tx.rows("SELECT 1 FROM collections WHERE title = ? AND id <> ?", [c.title, c.id]):
+                raise Conflict(f"a collection titled {c.title!r} exists")
+            tx.run("UPDATE collections SET title = ?, description = ?, public = ?, types = ? WHERE id = ?",
+                   [c.title, c.description, int(c.public), _types(c.types), c.id])
+
+        self._engine.write(work)
 
     def get_collection(self, ref: str) -> Collection:
         return _collection(

@@ -8,6 +8,8 @@ Tables (see migrations/*/0001_initial.sql):
                    (``vseq``); ``date_added`` unique across the store; type copied from the version;
                    ``is_first``/``is_last`` within the collection.
   revoked          id -> oldest revoked version.
+  scopes           a set of principals a membership was narrowed to (``scope``), by a small integer key;
+  scope_principals principal -> the scopes that list it: what a visibility's grants look up.
 
 Only ``versions_id_key`` is keyed by the object id, and by 64 bits of its hash (``id_key``) rather than the
 45-character text: the index stays a third of the size, so at a million ids it still mostly fits the cache.
@@ -29,18 +31,21 @@ from typing import Any
 import orjson
 
 from ...errors import NotFound
-from .._cursor import check_query, encode_cursor
+from .._cursor import check_query, encode_cursor, version_chosen
 from .._plan import Known, Plan, check_rows, make_plan
 from .._protocol import (
     INT64_MAX,
-    Hidden,
+    Deleted,
     Page,
     PutResult,
     Query,
+    ScopeTest,
     StoredVersion,
     StoreStats,
     VersionFilter,
     VersionRow,
+    Visibility,
+    WriteGuard,
     is_int64,
 )
 from ._tx import Engine, Row, Tx, placeholders
@@ -69,13 +74,17 @@ _VERSION_COLUMNS = (
     "contributor",
     "is_first",
     "is_last",
+    "level",
 )
-_MEMBER_COLUMNS = ("date_added", "collection", "vseq", "type", "is_first", "is_last")
+_MEMBER_COLUMNS = ("date_added", "collection", "vseq", "type", "is_first", "is_last", "scope", "sharer")
 _COLLECTION_KEY = "(SELECT key FROM collection_keys WHERE id = ?)"
 _SELECT = (
     "v.id, v.type, v.spec_version, v.version, v.created, v.revoked, v.canonical, v.digest, "
-    "v.marking_refs, v.created_by_ref, v.contributor"
+    "v.marking_refs, v.created_by_ref, v.contributor, v.level"
 )
+_SELECT_MEMBER = ", m.sharer, s.principals"
+_SELECT_NO_MEMBER = ", NULL, NULL"
+_SCOPES = " LEFT JOIN scopes s ON s.key = m.scope"
 
 
 def _refs(refs: tuple[str, ...]) -> str:
@@ -83,7 +92,7 @@ def _refs(refs: tuple[str, ...]) -> str:
 
 
 def _stored(row: Row, collection: str | None) -> StoredVersion:
-    date, oid, typ, spec, ver, created, revoked, canonical, dig, refs, by, contributor = row
+    date, oid, typ, spec, ver, created, revoked, canonical, dig, refs, by, contributor, level, sharer, scope = row
     return StoredVersion(
         oid,
         typ,
@@ -98,7 +107,14 @@ def _stored(row: Row, collection: str | None) -> StoredVersion:
         contributor,
         date,
         collection,
+        level,
+        None if collection is None else sharer or contributor,
+        frozenset(orjson.loads(scope)) if scope else None,
     )
+
+
+def _scope_text(scope: frozenset[str]) -> str:
+    return orjson.dumps(sorted(scope)).decode()
 
 
 class SqlStore:
@@ -107,7 +123,8 @@ class SqlStore:
 
     # writing ------------------------------------------------------------------------------------------
 
-    def put_many(self, collection: str, rows: Iterable[VersionRow], *, contributor: str) -> list[PutResult]:
+    def put_many(self, collection: str, rows: Iterable[VersionRow], *, contributor: str,
+                 scope: frozenset[str] | None = None, guard: WriteGuard | None = None) -> list[PutResult]:
         batch = list(rows)
         check_rows(batch)
         if not batch:
@@ -117,13 +134,25 @@ class SqlStore:
             tx.serialize_writers()  # before reading anything the plan depends on, the key included
             key = self._collection_key(tx, collection)
             known = self._known(tx, key, batch)
-            plan = make_plan(batch, known, tx.allocate)
+            plan = make_plan(batch, known, tx.allocate, contributor=contributor, guard=guard)
             if plan.memberships and key is None:
                 ((key,),) = tx.rows("INSERT INTO collection_keys (id) VALUES (?) RETURNING key", [collection])
-            self._write(tx, key, contributor, plan, known.seqs)
+            scope_key = self._scope_key(tx, scope) if scope and plan.memberships else None
+            self._write(tx, key, contributor, scope_key, plan, known.seqs)
             return plan.results
 
         return self._engine.write(work)
+
+    @staticmethod
+    def _scope_key(tx: Tx, scope: frozenset[str]) -> int:
+        """The key of ``scope`` (made the first time a scope with exactly these principals is used)."""
+        text = _scope_text(scope)
+        found = tx.rows("SELECT key FROM scopes WHERE principals = ?", [text])
+        if found:
+            return int(found[0][0])
+        ((key,),) = tx.rows("INSERT INTO scopes (principals) VALUES (?) RETURNING key", [text])
+        tx.insert_many("scope_principals", ("principal", "scope"), [(p, key) for p in sorted(scope)])
+        return int(key)
 
     @staticmethod
     def _collection_key(tx: Tx, collection: str) -> int | None:
@@ -137,11 +166,15 @@ class SqlStore:
         for start in range(0, len(ids), _CHUNK):
             wanted = set(ids[start : start + _CHUNK])
             cond, params = tx.any_of("id_key", sorted({id_key(i) for i in wanted}))
-            for oid, ver, dig, seq in tx.rows(f"SELECT id, version, digest, seq FROM versions WHERE {cond}", params):
+            for oid, ver, dig, seq, by, level in tx.rows(
+                f"SELECT id, version, digest, seq, contributor, level FROM versions WHERE {cond}", params
+            ):
                 if oid not in wanted:  # another id whose key collides: not ours
                     continue
                 known.digests[(oid, ver)] = dig
                 known.seqs[(oid, ver)] = seq
+                known.contributors[(oid, ver)] = by
+                known.levels[(oid, ver)] = level
                 if not held or held[-1] != oid:
                     held.append(oid)
         # Only stored versions can be in the collection, or have made their id revoked: a batch of ids the
@@ -161,7 +194,8 @@ class SqlStore:
                 known.min_revoked[oid] = ver
         return known
 
-    def _write(self, tx: Tx, key: int | None, contributor: str, plan: Plan, seqs: dict[tuple[str, int], int]) -> None:
+    def _write(self, tx: Tx, key: int | None, contributor: str, scope: int | None, plan: Plan,
+               seqs: dict[tuple[str, int], int]) -> None:
         # Flags only move on versions stored before the batch: their seq is known.
         for flag, pairs in (("is_first", plan.clear_version_first), ("is_last", plan.clear_version_last)):
             if pairs:
@@ -193,6 +227,7 @@ class SqlStore:
                         contributor,
                         int(v.is_first),
                         int(v.is_last),
+                        r.level,
                     )
                     for v in plan.versions
                     for r in (v.row,)
@@ -202,7 +237,8 @@ class SqlStore:
             tx.insert_many(
                 "memberships",
                 _MEMBER_COLUMNS,
-                [(m.date_added, key, m.vseq, m.type, int(m.is_first), int(m.is_last)) for m in plan.memberships],
+                [(m.date_added, key, m.vseq, m.type, int(m.is_first), int(m.is_last), scope,
+                  contributor if m.passed_on else None) for m in plan.memberships],
             )
         if plan.revoked:
             tx.run_many("DELETE FROM revoked WHERE id = ?", [(oid,) for oid in plan.revoked])
@@ -218,11 +254,12 @@ class SqlStore:
             return "versions v", [], []
         if by_id:  # few versions by id, then each one's membership: keep that order (see the module doc)
             return (
-                "versions v CROSS JOIN memberships m",
+                "versions v CROSS JOIN memberships m" + _SCOPES,
                 ["m.vseq = v.seq", f"m.collection = {_COLLECTION_KEY}"],
                 [collection],
             )
-        return "memberships m JOIN versions v ON v.seq = m.vseq", [f"m.collection = {_COLLECTION_KEY}"], [collection]
+        return ("memberships m JOIN versions v ON v.seq = m.vseq" + _SCOPES, [f"m.collection = {_COLLECTION_KEY}"],
+                [collection])
 
     def _fetch(
         self, object_id: str, version: int | None, collection: str | None, newest_only: bool
@@ -234,8 +271,10 @@ class SqlStore:
             where.append("v.version = ?")
             params.append(version)
         date = "v.seq" if collection is None else "m.date_added"
+        member = _SELECT_NO_MEMBER if collection is None else _SELECT_MEMBER
         order = "DESC LIMIT 1" if newest_only else "ASC"
-        sql = f"SELECT {date}, {_SELECT} FROM {source} WHERE {' AND '.join(where)} ORDER BY v.version {order}"
+        sql = (f"SELECT {date}, {_SELECT}{member} FROM {source} WHERE {' AND '.join(where)} "
+               f"ORDER BY v.version {order}")
         return [_stored(r, collection) for r in self._engine.read(lambda tx: tx.rows(sql, params))]
 
     def get(self, object_id: str, version: int | None = None, *, collection: str | None = None) -> StoredVersion:
@@ -258,6 +297,54 @@ class SqlStore:
         more = len(rows) > query.limit
         items = [_stored(r, query.collection) for r in rows[: query.limit]]
         return Page(items, more, encode_cursor(items[-1].date_added) if more else None)
+
+    def delete(self, collection: str, object_id: str, *,
+               versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,), spec_versions: tuple[str, ...] = (),
+               owner: str | None = None) -> Deleted:
+        def work(tx: Tx) -> Deleted:
+            tx.serialize_writers()
+            key = self._collection_key(tx, collection)
+            if key is None:
+                return Deleted(())
+            held = tx.rows(
+                "SELECT v.version, v.seq, m.date_added, v.spec_version, v.contributor, m.sharer, v.revoked "
+                "FROM versions v CROSS JOIN memberships m "
+                "WHERE m.vseq = v.seq AND m.collection = ? AND v.id_key = ? AND v.id = ? ORDER BY v.version",
+                [key, id_key(object_id), object_id],
+            )
+            ordered = [int(r[0]) for r in held]
+            doomed = [
+                r for r in held
+                if version_chosen(int(r[0]), ordered, versions)
+                and (not spec_versions or r[3] in spec_versions)
+                and (owner is None or owner in (r[4], r[5] or r[4]))
+            ]
+            if not doomed:
+                return Deleted(())
+            cond, params = tx.any_of("date_added", [r[2] for r in doomed])
+            tx.run(f"DELETE FROM memberships WHERE {cond}", params)
+            left = [r for r in held if r not in doomed]
+            if left:  # first and last of the id in the collection, among what is left
+                first, last = left[0][0], left[-1][0]
+                tx.run_many("UPDATE memberships SET is_first = ?, is_last = ? WHERE date_added = ?",
+                            [(int(r[0] == first), int(r[0] == last), r[2]) for r in left])
+            orphans = [r[1] for r in doomed if not tx.rows("SELECT 1 FROM memberships WHERE vseq = ?", [r[1]])]
+            if orphans:
+                cond, params = tx.any_of("seq", orphans)
+                tx.run(f"DELETE FROM versions WHERE {cond}", params)
+                remaining = tx.rows("SELECT version, seq, revoked FROM versions WHERE id_key = ? AND id = ? "
+                                    "ORDER BY version", [id_key(object_id), object_id])
+                if remaining:
+                    first, last = remaining[0][0], remaining[-1][0]
+                    tx.run_many("UPDATE versions SET is_first = ?, is_last = ? WHERE seq = ?",
+                                [(int(r[0] == first), int(r[0] == last), r[1]) for r in remaining])
+                tx.run("DELETE FROM revoked WHERE id = ?", [object_id])
+                revoked = [r[0] for r in remaining if r[2]]
+                if revoked:
+                    tx.run("INSERT INTO revoked (id, version) VALUES (?, ?)", [object_id, min(revoked)])
+            return Deleted(tuple((object_id, int(r[0])) for r in doomed))
+
+        return self._engine.write(work)
 
     def is_revoked(self, object_id: str) -> bool:
         return bool(self._engine.read(lambda tx: tx.rows("SELECT 1 FROM revoked WHERE id = ?", [object_id])))
@@ -291,28 +378,27 @@ def _in(column: str, values: Sequence[Any], where: list[str], params: list[objec
     params.extend(values)
 
 
-_LIKE = "v.marking_refs LIKE ? ESCAPE '\\'"
-
-
-def _contains(marking: str) -> str:
-    """A LIKE pattern matching the quoted id inside the JSON array, with LIKE's wildcards taken literally."""
-    quoted = orjson.dumps(marking).decode()
-    return "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _hide(hidden: Hidden, where: list[str], params: list[object]) -> None:
-    """``marking_refs`` holds the JSON array of the version's marking ids: match each id with its quotes."""
-    carries = [_contains(m) for m in hidden.markings]
-    reasons = [_LIKE for _ in carries]
-    if hidden.unmarked:
-        levels = [_contains(m) for m in hidden.levels]
-        reasons.append("NOT (" + " OR ".join(_LIKE for _ in levels) + ")" if levels else "1 = 1")
-        carries += levels
-    if not reasons:
-        return
-    where.append(f"(v.contributor = ? OR NOT ({' OR '.join(reasons)}))")
-    params.append(hidden.contributor)
-    params.extend(carries)
+def _visible(visibility: Visibility, where: list[str], params: list[object]) -> None:
+    """One condition: contributed or shared by the owner, or admitted by a grant (by level and scope). The
+    scope look-up is an uncorrelated subquery: the database evaluates it once per statement."""
+    alternatives: list[str] = []
+    if visibility.owner is not None:
+        alternatives.append("(v.contributor = ? OR m.sharer = ?)")
+        params.extend((visibility.owner, visibility.owner))
+    for grant in visibility.grants:
+        if not grant.levels:
+            continue
+        parts: list[str] = []
+        _in("v.level", sorted(set(grant.levels)), parts, params)
+        if grant.scope is not ScopeTest.ANY:
+            listed = "1 = 0"
+            if grant.principals:
+                listed = (f"m.scope IN (SELECT scope FROM scope_principals WHERE principal IN "
+                          f"({placeholders(len(grant.principals))}))")
+                params.extend(grant.principals)
+            parts.append(f"(m.scope IS NULL OR {listed})" if grant.scope is ScopeTest.UNSCOPED_OR_LISTED else listed)
+        alternatives.append("(" + " AND ".join(parts) + ")")
+    where.append("(" + " OR ".join(alternatives) + ")" if alternatives else "1 = 0")
 
 
 def compile_query(query: Query, after: int | None) -> tuple[str, list[object]]:
@@ -344,8 +430,10 @@ def compile_query(query: Query, after: int | None) -> tuple[str, list[object]]:
         params.append(after)
     if not query.include_revoked:
         where.append("NOT EXISTS (SELECT 1 FROM revoked r WHERE r.id = v.id)")
-    if query.hidden is not None:
-        _hide(query.hidden, where, params)
+    if query.visibility is not None:
+        _visible(query.visibility, where, params)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     params.append(min(query.limit + 1, INT64_MAX))  # limit may be INT64_MAX itself
-    return f"SELECT {date}, {_SELECT} FROM {source}{clause} ORDER BY {date} LIMIT ?", params
+    member = _SELECT_NO_MEMBER if query.collection is None else _SELECT_MEMBER
+    return f"SELECT {date}, {_SELECT}{member} FROM {source}{clause} ORDER BY {date} LIMIT ?", params
+

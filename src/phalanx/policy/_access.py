@@ -1,0 +1,71 @@
+"""Who may use a collection, administer the node, or hold a key with a given role."""
+
+from __future__ import annotations
+
+__all__ = ["may_administer", "may_grant", "may_read", "may_write"]
+
+from collections.abc import Collection as Members
+
+from ..identity import Actor, Role
+from ._decision import Decision
+
+_WRITERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.PEER})
+_READERS = frozenset({Role.ADMIN, Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.READER, Role.PEER})
+
+
+def may_read(actor: Actor, *, community: str, members: Members[str], public: bool = False) -> Decision:
+    """Read a collection of ``community``: a member organization with any reading role, a node admin, and for
+    a public collection anyone (what each sees of it is the audience rules' business)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrators may read every collection")
+    if actor.role in _READERS and actor.org_id in members:
+        return Decision(True, f"your organization is a member of community {community!r}")
+    if public:
+        return Decision(True, "the collection is public: anyone may read its TLP:CLEAR objects")
+    if actor.role is Role.ANONYMOUS:
+        return Decision(False, "this collection is for members: send credentials",
+                        "Send an API key: 'Authorization: Bearer KEY' (or HTTP Basic with the key as password).")
+    if actor.role not in _READERS:
+        return Decision(False, f"role {actor.role.value} may not read")
+    return Decision(False, f"your organization is not a member of community {community!r}", _join_remedy(community))
+
+
+def may_write(actor: Actor, *, community: str, members: Members[str]) -> Decision:
+    """Share into a collection of ``community``: a member organization with a contributing role."""
+    if actor.role not in _WRITERS:
+        return Decision(False, f"role {actor.role.value} may not share objects (contributor or above may)",
+                        "Use a key with the contributor role.")
+    if actor.role is not Role.ADMIN and actor.org_id not in members:
+        return Decision(False, f"your organization is not a member of community {community!r}",
+                        _join_remedy(community))
+    return Decision(True, f"role {actor.role.value} of a member organization of {community!r}")
+
+
+def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
+    """Manage organizations, communities and keys (org-admins: only their own organization's keys and users)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.role is Role.ORG_ADMIN and org_id is not None and org_id == actor.org_id:
+        return Decision(True, "administrator of this organization")
+    return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
+
+
+_POWER = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.ORG_ADMIN: 2, Role.ADMIN: 3}
+
+
+def may_grant(holder: Role, granted: Role) -> Decision:
+    """Whether a key with role ``granted`` may be made for a user whose role is ``holder`` (never more power)."""
+    if Role.ANONYMOUS in (holder, granted):
+        return Decision(False, "'anonymous' is the role of callers without credentials; no key or user has it")
+    if granted is holder:
+        return Decision(True, f"the key has the user's own role, {holder.value}")
+    if Role.PEER in (holder, granted):
+        return Decision(False, "peer keys belong to nodes, not to people, and people's keys cannot be peer keys")
+    if _POWER[granted] < _POWER[holder]:
+        return Decision(True, f"{granted.value} is narrower than the user's role {holder.value}")
+    return Decision(False, f"a user with role {holder.value} cannot hold a key with role {granted.value}")
+
+
+def _join_remedy(community: str) -> str:
+    return (f"Ask the node's operator to add your organization to {community!r} "
+            f"(phalanx community join {community} ORGANIZATION).")

@@ -1,0 +1,58 @@
+"""What a writer may do to objects other organizations contributed, and what it may delete.
+
+TLP 2.0 says how far information may travel from its recipients: TLP:CLEAR anywhere; TLP:GREEN within the
+community but not through public channels; TLP:AMBER and AMBER+STRICT only within the recipient's own
+organization; TLP:RED nowhere. So a member may pass on (share into another collection) a version someone else
+contributed only at CLEAR, or GREEN into a collection that is not public. And only an object's contributor
+may add versions to it, which is also how an object is revoked. Node administrators and peer nodes (which
+relay whole collections between nodes, under their own egress rules) are not limited.
+"""
+
+from __future__ import annotations
+
+__all__ = ["delete_owner", "may_pass_on", "write_guard"]
+
+from ..errors import PermissionDenied
+from ..identity import Actor, Role
+from ..stix import Tlp
+from ..store import LEVELS, WriteGuard
+from ._decision import Decision
+
+_UNLIMITED = frozenset({Role.ADMIN, Role.PEER})
+
+
+def _pass_on_levels(public: bool) -> tuple[Tlp, ...]:
+    return (Tlp.CLEAR,) if public else (Tlp.CLEAR, Tlp.GREEN)
+
+
+def write_guard(actor: Actor, *, public: bool) -> WriteGuard:
+    """What the store must refuse when ``actor`` shares into a collection (public or not)."""
+    if actor.role in _UNLIMITED:
+        return WriteGuard(may_version_others=True, pass_on=LEVELS)
+    return WriteGuard(may_version_others=False, pass_on=tuple(t.rank for t in _pass_on_levels(public)))
+
+
+def may_pass_on(actor: Actor, *, level: Tlp, own: bool, public: bool) -> Decision:
+    """Whether ``actor`` may share a version at ``level`` into a collection (public or not); ``own``: its own
+    organization contributed the version."""
+    if own:
+        return Decision(True, "your organization contributed it")
+    if actor.role in _UNLIMITED:
+        return Decision(True, f"role {actor.role.value} relays what it receives")
+    if level in _pass_on_levels(public):
+        return Decision(True, f"{level.title} may be passed on" + (" (but not publicly)" if level is Tlp.GREEN
+                                                                    else ""))
+    where = "into a public collection" if level is Tlp.GREEN else "by its recipients"
+    return Decision(False, f"{level.title} may not be passed on {where}: only its contributor may share it here",
+                    "Ask the contributing organization to share it into this collection.")
+
+
+def delete_owner(actor: Actor) -> str | None:
+    """Whose versions ``actor`` may delete: None for node administrators (any), else its own organization's
+    (those it contributed or shared into the collection). Raises ``PermissionDenied`` for readers."""
+    if actor.role is Role.ADMIN:
+        return None
+    if actor.role in (Role.CONTRIBUTOR, Role.ORG_ADMIN):
+        return actor.org_id
+    raise PermissionDenied(f"role {actor.role.value} may not delete objects",
+                           hint="Objects are deleted by their contributing organization (contributor role or above).")

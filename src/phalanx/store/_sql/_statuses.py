@@ -1,0 +1,54 @@
+"""Status records over SQL: ``statuses`` (one row per request) and ``status_entries`` (one per object)."""
+
+from __future__ import annotations
+
+__all__ = ["SqlStatuses"]
+
+from collections.abc import Sequence
+
+from ...errors import Conflict, NotFound
+from .._statuses import StatusEntry, StatusOutcome, StatusRecord
+from ._tx import Engine, Tx
+
+_ENTRY_COLUMNS = ("status", "position", "object_id", "version", "outcome", "message")
+
+
+class SqlStatuses:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, record: StatusRecord) -> None:
+        def work(tx: Tx) -> None:
+            if tx.rows("SELECT 1 FROM statuses WHERE id = ?", [record.id]):
+                raise Conflict(f"status {record.id} exists")
+            tx.run("INSERT INTO statuses (id, owner, collection, created, updated) VALUES (?, ?, ?, ?, ?)",
+                   [record.id, record.owner, record.collection, record.created, record.updated])
+            tx.insert_many("status_entries", _ENTRY_COLUMNS, [
+                (record.id, position, e.object_id, e.version, e.outcome.value, e.message)
+                for position, e in enumerate(record.entries)
+            ])
+
+        self._engine.write(work)
+
+    def settle(self, status_id: str, outcomes: Sequence[tuple[int, StatusOutcome, str]], *, now: int) -> None:
+        def work(tx: Tx) -> None:
+            if not tx.run("UPDATE statuses SET updated = ? WHERE id = ?", [now, status_id]):
+                raise NotFound(f"no status {status_id}")
+            tx.run_many("UPDATE status_entries SET outcome = ?, message = ? WHERE status = ? AND position = ?",
+                        [(outcome.value, message, status_id, position) for position, outcome, message in outcomes])
+
+        self._engine.write(work)
+
+    def get(self, status_id: str) -> StatusRecord:
+        def work(tx: Tx) -> StatusRecord:
+            found = tx.rows("SELECT id, owner, collection, created, updated FROM statuses WHERE id = ?", [status_id])
+            if not found:
+                raise NotFound(f"no status {status_id}")
+            ((sid, owner, collection, created, updated),) = found
+            entries = tx.rows("SELECT object_id, version, outcome, message FROM status_entries WHERE status = ? "
+                              "ORDER BY position", [status_id])
+            return StatusRecord(sid, owner, collection, int(created), int(updated), tuple(
+                StatusEntry(oid, ver, StatusOutcome(int(outcome)), message) for oid, ver, outcome, message in entries
+            ))
+
+        return self._engine.read(work)
