@@ -37,9 +37,16 @@ def new_community(name: str, *, title: str = "", now: int) -> Community:
     return Community(name=name, title=_name(title or name, "community"), created=now)
 
 
-def new_collection(title: str, *, community: str, description: str = "", now: int) -> Collection:
+_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,249}$")
+
+
+def new_collection(title: str, *, community: str, description: str = "", now: int, public: bool = False,
+                   types: tuple[str, ...] = ()) -> Collection:
+    for type_ in types:
+        if not _TYPE_RE.match(type_):
+            raise InvalidName(f"{type_!r} is not a STIX type name (lowercase letters, digits and -)")
     return Collection(id=str(uuid.uuid4()), title=_name(title, "collection"), description=description,
-                      community=community, created=now)
+                      community=community, created=now, public=public, types=tuple(dict.fromkeys(types)))
 
 
 def new_user(username: str, *, org_id: str, role: Role, now: int, password_hash: str | None = None) -> User:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["may_administer", "may_grant", "may_read", "may_write"]
+__all__ = ["may_administer", "may_grant", "may_manage_key", "may_read", "may_write"]
 
 from collections.abc import Collection as Members
 
@@ -48,6 +48,20 @@ def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
     if actor.role is Role.ORG_ADMIN and org_id is not None and org_id == actor.org_id:
         return Decision(True, "administrator of this organization")
     return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
+
+
+def may_manage_key(actor: Actor, *, org_id: str, role: Role) -> Decision:
+    """Create or revoke a key of organization ``org_id`` with ``role``: node administrators any; org-admins
+    their own organization's keys up to org-admin, never an admin or peer key (not even one held in their
+    organization: that would be acting on the node administrator's credentials)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.role is not Role.ORG_ADMIN or actor.org_id != org_id:
+        return Decision(False, "only node administrators, or org-admins for their own organization, manage keys")
+    if role in (Role.ADMIN, Role.PEER, Role.ANONYMOUS):
+        return Decision(False, f"{role.value} keys are managed by node administrators only",
+                        "Ask a node administrator.")
+    return Decision(True, f"org-admin of this organization; a {role.value} key has no more power than yours")
 
 
 _POWER = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.ORG_ADMIN: 2, Role.ADMIN: 3}

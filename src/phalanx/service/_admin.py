@@ -1,6 +1,7 @@
 """Administration of the directory: organizations, communities, collections and API keys.
 
-The CLI calls these as the node's operator; HTTP handlers (later) check ``policy.may_administer`` first.
+The CLI calls these as the node's operator (``by=None``). Over HTTP, key management is done by an actor
+(``by``): node administrators for any organization, org-admins for their own, never beyond their own power.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 __all__ = ["Admin"]
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..errors import Conflict, NotFound, PermissionDenied
 from ..identity import (
@@ -26,7 +28,7 @@ from ..identity import (
     new_organization,
     new_user,
 )
-from ..policy import may_grant, require
+from ..policy import may_administer, may_grant, may_manage_key, require
 
 _DAY_MICROS = 86_400 * 1_000_000
 
@@ -80,11 +82,25 @@ class Admin:
         self._directory.get_community(community)
         return [self._directory.get_organization(org_id) for org_id in self._directory.members(community)]
 
-    def add_collection(self, title: str, *, community: str, description: str = "") -> Collection:
+    def add_collection(self, title: str, *, community: str, description: str = "", public: bool = False,
+                       types: tuple[str, ...] = ()) -> Collection:
         self._directory.get_community(community)
-        collection = new_collection(title, community=community, description=description, now=self._clock())
+        collection = new_collection(title, community=community, description=description, now=self._clock(),
+                                    public=public, types=types)
         self._directory.add_collection(collection)
         return collection
+
+    def configure_collection(self, ref: str, *, public: bool | None = None, types: tuple[str, ...] | None = None,
+                             description: str | None = None) -> Collection:
+        """Change whether a collection is public, the types it takes, or its description."""
+        current = self._directory.get_collection(ref)
+        checked = new_collection(current.title, community=current.community, now=current.created,
+                                 description=current.description if description is None else description,
+                                 public=current.public if public is None else public,
+                                 types=current.types if types is None else types)
+        changed = replace(checked, id=current.id)
+        self._directory.update_collection(changed)
+        return changed
 
     def collection(self, ref: str) -> Collection:
         return self._directory.get_collection(ref)
@@ -95,6 +111,8 @@ class Admin:
     # users
     def add_user(self, username: str, *, org_ref: str, role: Role) -> User:
         """A person of an organization. (Passwords come with the dashboard; users act through API keys.)"""
+        if role is Role.ANONYMOUS:
+            raise PermissionDenied("'anonymous' is the role of callers without credentials; no user has it")
         org = self._directory.get_organization(org_ref)
         user = new_user(username, org_id=org.id, role=role, now=self._clock())
         self._directory.add_user(user)
@@ -106,9 +124,13 @@ class Admin:
 
     # API keys
     def create_key(self, org_ref: str | None, role: Role | None, *, label: str = "",
-                   expires_days: float | None = None, user_ref: str | None = None) -> tuple[str, ApiKeyRecord]:
+                   expires_days: float | None = None, user_ref: str | None = None,
+                   by: Actor | None = None) -> tuple[str, ApiKeyRecord]:
         """A new key: the full key (show it once) and its stored record. A key for a user belongs to the user's
-        organization and has the user's role unless ``role`` narrows it."""
+        organization and has the user's role unless ``role`` narrows it. ``by``: the actor asking (None: the
+        operator); it must administer the organization, and the key never has more power than it."""
+        if by is not None and org_ref is None and user_ref is None:
+            org_ref = by.org_id
         user = None if user_ref is None else self._directory.get_user(user_ref)
         if user is not None:
             if org_ref is not None and self._directory.get_organization(org_ref).id != user.org_id:
@@ -122,6 +144,10 @@ class Admin:
             org_id = self._directory.get_organization(org_ref).id
         if role is None:
             role = Role.CONTRIBUTOR
+        if role is Role.ANONYMOUS:
+            raise PermissionDenied("'anonymous' is the role of callers without credentials; no key has it")
+        if by is not None:
+            require(may_manage_key(by, org_id=org_id, role=role))
         now = self._clock()
         expires = None if expires_days is None else now + int(expires_days * _DAY_MICROS)
         key, record = issue_api_key(org_id, role, now=now, label=label, expires=expires,
@@ -129,13 +155,26 @@ class Admin:
         self._directory.add_api_key(record)
         return key, record
 
-    def api_keys(self, org_ref: str | None = None) -> list[ApiKeyRecord]:
+    def api_keys(self, org_ref: str | None = None, *, by: Actor | None = None) -> list[ApiKeyRecord]:
+        """Keys (of one organization); ``by`` an actor, the keys it administers."""
         org_id = None if org_ref is None else self._directory.get_organization(org_ref).id
+        if by is not None and by.role is not Role.ADMIN:
+            require(may_administer(by, org_id=org_id or by.org_id))
+            org_id = by.org_id
         return self._directory.list_api_keys(org_id)
 
-    def revoke_key(self, key_id: str) -> tuple[ApiKeyRecord, bool]:
-        """Revoke a key; returns its record and whether this call revoked it (False: it already was)."""
-        before = self._directory.get_api_key(key_id)
+    def revoke_key(self, key_id: str, *, by: Actor | None = None) -> tuple[ApiKeyRecord, bool]:
+        """Revoke a key; returns its record and whether this call revoked it (False: it already was). ``by`` an
+        actor: node administrators revoke any key, org-admins their organization's keys that have no more power
+        than theirs (never a node administrator's key, even one held in their organization)."""
+        try:
+            before: ApiKeyRecord | None = self._directory.get_api_key(key_id)
+        except NotFound:
+            before = None
+        if before is None or (by is not None and by.role is not Role.ADMIN and before.org_id != by.org_id):
+            raise NotFound(f"no API key {key_id}", hint="'phalanx key list' (GET /api/v1/keys) lists the keys.")
+        if by is not None:
+            require(may_manage_key(by, org_id=before.org_id, role=before.role))
         return self._directory.revoke_api_key(key_id, self._clock()), before.revoked is None
 
     def authenticate(self, presented: str) -> Actor:

@@ -12,8 +12,10 @@ from ..errors import ConfigError
 from ..stix import now_micros
 from ..store import Backend, open_backend, redact_url
 from ._admin import Admin
+from ._delete import Deletion
 from ._ingest import Ingest
 from ._read import Reader
+from ._submissions import Submissions
 
 
 class Node:
@@ -25,6 +27,8 @@ class Node:
         self.admin = Admin(backend.directory, clock)
         self.ingest = Ingest(backend.store, backend.directory, settings)
         self.reader = Reader(backend.store, backend.directory, settings)
+        self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size)
+        self.deletion = Deletion(backend.store, self.reader)
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Node:
@@ -46,7 +50,11 @@ class Node:
         return cls(backend, settings)
 
     def close(self) -> None:
-        self.backend.close()
+        """Finish the submissions in progress, then close the database."""
+        try:
+            self.submissions.close()
+        finally:
+            self.backend.close()
 
     def __enter__(self) -> Node:
         return self

@@ -161,7 +161,7 @@ Parsed = StixObject | Refused
 
 
 def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> list[Parsed]:
-    """Parse a bundle, a single object, a JSON array of objects, or JSON lines.
+    """Parse a bundle, a TAXII envelope, a single object, a JSON array of objects, or JSON lines.
 
     Returns one entry per object, in order. A document that is not JSON at all raises ``InvalidJSON`` (or
     ``InputTooLarge``); a bundle whose envelope is broken raises ``InvalidSTIX``. One bad object never stops
@@ -217,6 +217,8 @@ def _objects_of(value: Any, mode: Mode, limits: Limits) -> Iterator[Parsed]:
         items: list[Any] = value
     elif isinstance(value, dict) and value.get("type") == "bundle":
         items = _bundle_objects(value, mode)
+    elif isinstance(value, dict) and "type" not in value and "objects" in value:
+        items = _envelope_objects(value)
     else:
         items = [value]
     for index, item in enumerate(items):
@@ -237,6 +239,15 @@ def _bundle_objects(bundle: dict[str, Any], mode: Mode) -> list[Any]:
         raise InvalidSTIX(problems, hint="Send a STIX 2.1 bundle: {\"type\": \"bundle\", \"id\": \"bundle--<uuid>\", "
                           "\"objects\": [...]}.")
     return list(objects)
+
+
+def _envelope_objects(envelope: dict[str, Any]) -> list[Any]:
+    """The objects of a TAXII 2.1 envelope (``{"objects": [...]}``, with ``more`` and ``next`` ignored)."""
+    objects = envelope["objects"]
+    if not isinstance(objects, list):
+        raise InvalidSTIX([Violation("", "objects", "envelope-objects", "'objects' must be a list")],
+                          hint='Send a TAXII envelope: {"objects": [...]}, or a STIX bundle.')
+    return objects
 
 
 def _one(item: Any, index: int, mode: Mode, limits: Limits) -> Parsed:

@@ -1,4 +1,5 @@
-"""ASGI app: thin handlers that parse the request, call the service layer, and render JSON.
+"""ASGI app: thin handlers that parse the request, call the service layer, and render JSON; TAXII 2.1 is
+mounted at /taxii2 (``phalanx.taxii``).
 
     GET /health                                   liveness and version; no key needed
     GET /api/v1/collections                       the collections the caller may read
@@ -17,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from .. import __version__
 from ..errors import AuthenticationError, Error, InputTooLarge, NotFound, PermissionDenied
@@ -25,6 +26,7 @@ from ..identity import Actor
 from ..service import Node
 from ..stix import format_micros
 from ..stix._json import dumps
+from ..taxii import create_taxii_app
 from ._params import InvalidParameter, query_from_params
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -140,4 +142,5 @@ def create_app(node: Node) -> Starlette:
         Route("/health", health),
         Route("/api/v1/collections", guarded(collections)),
         Route("/api/v1/collections/{ref}/objects", guarded(objects), methods=["GET", "POST"]),
+        Mount("/taxii2", app=create_taxii_app(node)),
     ])

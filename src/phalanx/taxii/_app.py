@@ -1,0 +1,281 @@
+"""The TAXII 2.1 server: thin handlers that check the media types, identify the caller, parse the URL
+parameters, call the service layer, and render TAXII resources. Mounted at ``/taxii2``.
+
+    GET                /taxii2/                                          discovery
+    GET                /taxii2/api/                                      API root
+    GET                /taxii2/api/status/{id}/                          status of a POST of objects
+    GET                /taxii2/api/collections/                          collections the caller may use
+    GET                /taxii2/api/collections/{id}/                     one collection
+    GET                /taxii2/api/collections/{id}/manifest/            manifest records
+    GET, POST, DELETE  /taxii2/api/collections/{id}/objects/             objects (DELETE: Phalanx, by match[id])
+    GET, DELETE        /taxii2/api/collections/{id}/objects/{oid}/       one object
+    GET                /taxii2/api/collections/{id}/objects/{oid}/versions/
+
+Every path answers with and without its trailing slash. Policy lives in the service layer: to a caller that
+may not see a collection or an object, it does not exist.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ROOT", "create_taxii_app"]
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import (
+    AuthenticationError,
+    Error,
+    InputTooLarge,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    StoreUnavailable,
+)
+from ..identity import Actor, Role
+from ..service import CollectionAccess, Node
+from ..stix import format_micros, parse_document
+from ..stix._json import dumps
+from ..store import Page, Query, VersionFilter
+from . import _filters as params
+from . import _resources as render
+from ._auth import CHALLENGE, credentials
+from ._media import TAXII, NotAcceptable, UnsupportedMediaType, check_accept, check_content_type
+
+ROOT = "api"
+"""The one API root's name: /taxii2/api/."""
+_LOG = logging.getLogger("phalanx.taxii")
+_DEFAULT_LIMIT = 100
+Handler = Callable[[Request, Actor], Awaitable[Response]]
+
+
+class MethodNotAllowed(Error):
+    """The endpoint exists but does not take this HTTP method."""
+
+    hint = "See docs/taxii.md for the methods of each endpoint."
+
+
+def _status_of(exc: Error) -> int:
+    for kind, code in ((NotAcceptable, 406), (UnsupportedMediaType, 415), (InputTooLarge, 413),
+                       (MethodNotAllowed, 405),
+                       (AuthenticationError, 401), (PermissionDenied, 403), (NotFound, 404),
+                       (StoreUnavailable, 503), (StoreError, 500)):
+        if isinstance(exc, kind):
+            return code
+    return 400
+
+
+def taxii_response(body: bytes | dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None
+                   ) -> Response:
+    content = body if isinstance(body, bytes) else dumps(body)
+    return Response(content, status_code=status_code, media_type=TAXII, headers=headers)
+
+
+def error_response(exc: Error) -> Response:
+    code = _status_of(exc)
+    if code >= 500:
+        _LOG.error("TAXII request failed: %s", exc.message)
+    headers = {"WWW-Authenticate": CHALLENGE} if code == 401 else None
+    return taxii_response(render.error_message(type(exc).__name__, exc.message, code, exc.hint), code, headers)
+
+
+def _date_headers(page: Page) -> dict[str, str]:
+    """X-TAXII-Date-Added-First and -Last: when the first and the last object of this page were added."""
+    if not page.items:
+        return {}
+    return {"X-TAXII-Date-Added-First": format_micros(page.items[0].date_added),
+            "X-TAXII-Date-Added-Last": format_micros(page.items[-1].date_added)}
+
+
+def create_taxii_app(node: Node) -> Starlette:
+    """The TAXII 2.1 ASGI app over ``node``, to mount at ``/taxii2`` (the caller owns the node)."""
+    settings = node.settings
+    page_size = min(_DEFAULT_LIMIT, settings.page_size_max)
+
+    async def actor_of(request: Request) -> Actor:
+        key = credentials(request.headers.get("authorization"))
+        if key is None:
+            return Actor("", Role.ANONYMOUS)
+        return await run_in_threadpool(node.admin.authenticate, key)
+
+    def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                check_accept(request.headers.get("accept"))
+                return await handler(request, await actor_of(request))
+            except Error as exc:
+                return error_response(exc)
+
+        return run
+
+    def root_url(request: Request) -> str:
+        return str(request.url_for("api_root"))
+
+    def need_credentials(actor: Actor, what: str) -> AuthenticationError:
+        return AuthenticationError(f"{what} needs credentials")
+
+    async def usable(actor: Actor, cid: str) -> CollectionAccess:
+        """The collection, if the caller may use it; an anonymous caller is asked for credentials instead of
+        being told whether it exists."""
+        try:
+            return await run_in_threadpool(node.reader.collection, actor, cid)
+        except NotFound:
+            if actor.role is Role.ANONYMOUS:
+                raise need_credentials(actor, "this collection") from None
+            raise
+
+    async def any_public(actor: Actor) -> None:
+        if actor.role is Role.ANONYMOUS and not await run_in_threadpool(node.reader.collections, actor):
+            raise need_credentials(actor, "this server")
+
+    def query_of(collection_id: str, f: params.Filters, **fixed: Any) -> Query:
+        """The store query for these filters; ``fixed`` replaces what the endpoint decides itself."""
+        limit = min(f.limit or page_size, settings.page_size_max)
+        wanted: dict[str, Any] = {"ids": f.ids, "types": f.types, "versions": f.versions, **fixed}
+        return Query(collection=collection_id, spec_versions=f.spec_versions, added_after=f.added_after,
+                     limit=limit, cursor=f.next, **wanted)
+
+    async def read(actor: Actor, query: Query) -> Page:
+        try:
+            return await run_in_threadpool(node.reader.page, actor, query)
+        except (NotFound, PermissionDenied):
+            if actor.role is Role.ANONYMOUS:
+                raise need_credentials(actor, "this collection") from None
+            raise
+
+    # discovery and the API root -----------------------------------------------------------------------
+
+    async def discovery(request: Request, actor: Actor) -> Response:
+        params.filters(request.query_params, ())
+        await any_public(actor)
+        return taxii_response(render.discovery(root_url(request)))
+
+    async def api_root(request: Request, actor: Actor) -> Response:
+        params.filters(request.query_params, ())
+        await any_public(actor)
+        return taxii_response(render.api_root(settings.max_document_bytes))
+
+    async def status(request: Request, actor: Actor) -> Response:
+        params.filters(request.query_params, ())
+        if actor.role is Role.ANONYMOUS:
+            raise need_credentials(actor, "a status")
+        view = await run_in_threadpool(node.submissions.status, actor, request.path_params["status_id"])
+        return taxii_response(render.status(view))
+
+    # collections ---------------------------------------------------------------------------------------
+
+    async def collections(request: Request, actor: Actor) -> Response:
+        params.filters(request.query_params, ())
+        found = await run_in_threadpool(node.reader.collections, actor)
+        if actor.role is Role.ANONYMOUS and not found:
+            raise need_credentials(actor, "this server")
+        return taxii_response({"collections": [render.collection(a) for a in found]} if found else {})
+
+    async def collection(request: Request, actor: Actor) -> Response:
+        params.filters(request.query_params, ())
+        return taxii_response(render.collection(await usable(actor, request.path_params["cid"])))
+
+    async def manifest(request: Request, actor: Actor) -> Response:
+        f = params.filters(request.query_params, params.OBJECTS)
+        access = await usable(actor, request.path_params["cid"])
+        page = await read(actor, query_of(access.collection.id, f))
+        return taxii_response(render.manifest(page), headers=_date_headers(page))
+
+    # objects -------------------------------------------------------------------------------------------
+
+    async def objects(request: Request, actor: Actor) -> Response:
+        if request.method == "POST":
+            return await add_objects(request, actor)
+        if request.method == "DELETE":
+            f = params.filters(request.query_params, params.DELETE_MANY, default_version=VersionFilter.ALL)
+            if not f.ids:
+                raise params.InvalidParameter("DELETE on objects/ needs match[id]: the objects to delete")
+            return await delete(request, actor, f, f.ids)
+        f = params.filters(request.query_params, params.OBJECTS)
+        access = await usable(actor, request.path_params["cid"])
+        page = await read(actor, query_of(access.collection.id, f))
+        return taxii_response(render.envelope(page), headers=_date_headers(page))
+
+    async def add_objects(request: Request, actor: Actor) -> Response:
+        check_content_type(request.headers.get("content-type"))
+        f = params.filters(request.query_params, params.POST)
+        if actor.role is Role.ANONYMOUS:
+            raise need_credentials(actor, "sharing objects")
+        access = await usable(actor, request.path_params["cid"])
+        sharing = await run_in_threadpool(node.ingest.authorize, actor, access.collection.id,
+                                          organizations=f.organizations, people=f.people)
+        body = await _body(request, settings.max_document_bytes)
+        parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(None),
+                                         limits=node.ingest.limits())
+        view = await run_in_threadpool(node.submissions.submit, sharing, parsed)
+        return taxii_response(render.status(view), 202)
+
+    async def delete(request: Request, actor: Actor, f: params.Filters, ids: tuple[str, ...]) -> Response:
+        access = await usable(actor, request.path_params["cid"])
+        for object_id in ids:
+            await run_in_threadpool(node.deletion.delete, actor, access.collection.id, object_id,
+                                    versions=f.versions, spec_versions=f.spec_versions)
+        return taxii_response(b"", 200)
+
+    async def object_(request: Request, actor: Actor) -> Response:
+        object_id = request.path_params["oid"]
+        if request.method == "DELETE":
+            f = params.filters(request.query_params, params.DELETE, default_version=VersionFilter.ALL)
+            return await delete(request, actor, f, (object_id,))
+        f = params.filters(request.query_params, params.OBJECT)
+        access = await usable(actor, request.path_params["cid"])
+        page = await read(actor, query_of(access.collection.id, f, ids=(object_id,)))
+        if not page.items and not f.next:
+            raise NotFound(f"no object {object_id} in collection {access.collection.title!r}")
+        return taxii_response(render.envelope(page), headers=_date_headers(page))
+
+    async def versions(request: Request, actor: Actor) -> Response:
+        object_id = request.path_params["oid"]
+        f = params.filters(request.query_params, params.VERSIONS)
+        access = await usable(actor, request.path_params["cid"])
+        page = await read(actor, query_of(access.collection.id, f, ids=(object_id,), versions=(VersionFilter.ALL,)))
+        if not page.items and not f.next:
+            raise NotFound(f"no object {object_id} in collection {access.collection.title!r}")
+        return taxii_response(render.versions(page), headers=_date_headers(page))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_response(NotFound(f"no TAXII endpoint {request.url.path}",
+                                       hint="Start at the discovery endpoint, /taxii2/ (see docs/taxii.md)."))
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+
+    routes = []
+    for path, handler, methods, name in (
+        ("/", discovery, ["GET"], "discovery"),
+        (f"/{ROOT}/", api_root, ["GET"], "api_root"),
+        (f"/{ROOT}/status/{{status_id}}/", status, ["GET"], "status"),
+        (f"/{ROOT}/collections/", collections, ["GET"], "collections"),
+        (f"/{ROOT}/collections/{{cid}}/", collection, ["GET"], "collection"),
+        (f"/{ROOT}/collections/{{cid}}/manifest/", manifest, ["GET"], "manifest"),
+        (f"/{ROOT}/collections/{{cid}}/objects/", objects, ["GET", "POST", "DELETE"], "objects"),
+        (f"/{ROOT}/collections/{{cid}}/objects/{{oid}}/", object_, ["GET", "DELETE"], "object"),
+        (f"/{ROOT}/collections/{{cid}}/objects/{{oid}}/versions/", versions, ["GET"], "versions"),
+    ):
+        routes.append(Route(path, endpoint(handler), methods=methods, name=name))
+        if path != "/":
+            routes.append(Route(path.rstrip("/"), endpoint(handler), methods=methods))
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InputTooLarge(f"the request body is {declared} bytes; max_content_length is {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise InputTooLarge(f"the request body exceeds max_content_length, {limit} bytes")
+    return bytes(body)
