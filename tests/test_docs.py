@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from phalanx.cli._reference import cli_reference
 from phalanx.config import SETTINGS, Settings
@@ -37,6 +37,20 @@ def test_every_endpoint_is_documented() -> None:
     for route in routes:
         for method in sorted((route.methods or set()) - {"HEAD"}):
             assert f"`{method} {route.path}`" in text, (method, route.path)
+
+
+def test_every_taxii_endpoint_is_documented() -> None:
+    text = (ROOT / "docs" / "taxii.md").read_text(encoding="utf-8")
+    node = Node.open(Settings(database_url="memory://"), upgrade=True)
+    try:
+        (mount,) = [r for r in create_app(node).routes if isinstance(r, Mount)]
+        routes = [r for r in mount.routes if isinstance(r, Route) and r.path.endswith("/")]
+    finally:
+        node.close()
+    assert len(routes) == 9
+    for route in routes:
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            assert f"`{method} {mount.path}{route.path}`" in text, (method, route.path)
 
 
 def test_readme_shows_the_two_commands() -> None:

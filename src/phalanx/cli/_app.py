@@ -13,6 +13,7 @@ from ._base import PhalanxGroup, State
 from ._data_cmds import db, export, import_, stats
 from ._directory_cmds import collection, community, key, org, user
 from ._node_cmds import init, serve
+from ._policy_cmds import policy
 
 
 @click.group(cls=PhalanxGroup)
@@ -25,5 +26,5 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     ctx.obj = State(home)
 
 
-for _command in (init, serve, org, community, collection, user, key, import_, export, stats, db):
+for _command in (init, serve, org, community, collection, user, key, import_, export, stats, policy, db):
     cli.add_command(_command)

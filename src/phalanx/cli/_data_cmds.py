@@ -17,7 +17,7 @@ import click
 
 from ..errors import Error, UnreadableInput
 from ..identity import Actor, Role
-from ..service import IngestSummary, Node
+from ..service import IngestSummary, Node, Sharing
 from ..stix import Mode, Parsed, iter_jsonl, parse_document, parse_jsonl_parallel, parse_micros
 from ..stix._json import dumps
 from ..store import Query, VersionFilter
@@ -68,12 +68,18 @@ def _report_refusals(summary: IngestSummary, limit: int, tolerant: bool) -> None
               help="Collection (title or id) to share into; default: the only collection.")
 @click.option("--org", "organization", required=True, help="The contributing organization (name or id).")
 @click.option("--tolerant", is_flag=True, help="Accept custom properties and x- types (real feeds, ATT&CK).")
+@click.option("--recipients", "recipients", multiple=True,
+              help="Share TLP:AMBER and RED objects only with these organizations of the community (names or ids; "
+                   "repeat, or separate with commas).")
+@click.option("--people", "people", multiple=True,
+              help="Name these people (usernames) as recipients of TLP:RED objects (repeat, or a,b).")
 @click.option("--show-refused", default=20, show_default=True, type=click.IntRange(min=0),
               help="How many refused objects to list per file (0: all).")
 @click.option("--log-batches", is_flag=True, help="Print a line each time a batch is committed (durable).")
 @pass_state
 def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, organization: str,
-            tolerant: bool, show_refused: int, log_batches: bool) -> None:
+            tolerant: bool, recipients: tuple[str, ...], people: tuple[str, ...], show_refused: int,
+            log_batches: bool) -> None:
     """Import STIX 2.1 bundles or JSON lines (.jsonl; .gz is read too) from FILES.
 
     Objects are validated one by one and stored in batches; a batch is durable once committed. Refused
@@ -87,11 +93,12 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
         # The operator shares on behalf of a member: the policy checks it like any contributor.
         actor = Actor(org_.id, Role.CONTRIBUTOR)
         collection = node.admin.collection(collection_ref) if collection_ref else node.admin.default_collection()
-        node.ingest.authorize(actor, collection.id)
+        sharing = node.ingest.authorize(actor, collection.id, organizations=_split(recipients),
+                                        people=_split(people), tolerant=tolerant)
         mode = Mode.TOLERANT if tolerant else Mode.STRICT
         for path in files:
             try:
-                summary = _import_file(node, actor, collection.id, path, mode, log_batches)
+                summary = _import_file(node, sharing, path, mode, log_batches)
             except Error as exc:
                 click.echo(f"error: {path}: {exc.message}", err=True)
                 click.echo(f"  what to do: {exc.hint}", err=True)
@@ -104,10 +111,13 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
         sys.exit(1 if failed else 2)
 
 
-def _import_file(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode, log_batches: bool
-                 ) -> IngestSummary:
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool) -> IngestSummary:
     try:
-        return _read_and_ingest(node, actor, collection_id, path, mode, log_batches)
+        return _read_and_ingest(node, sharing, path, mode, log_batches)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableInput(
             f"cannot read the file: {exc}",
@@ -115,8 +125,7 @@ def _import_file(node: Node, actor: Actor, collection_id: str, path: Path, mode:
         ) from exc
 
 
-def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, mode: Mode, log_batches: bool
-                     ) -> IngestSummary:
+def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool) -> IngestSummary:
     limits = node.ingest.limits()
     show_bar = sys.stderr.isatty() and not log_batches
 
@@ -137,18 +146,18 @@ def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, m
             else:
                 parsed = iter_jsonl(lines, mode=mode, limits=limits)
             if not show_bar or size < 4 * 1024 * 1024:
-                return node.ingest.stream(actor, collection_id, parsed, on_batch=log_batch)
+                return node.ingest.stream_shared(sharing, parsed, on_batch=log_batch)
             with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
-                return node.ingest.stream(actor, collection_id, parsed,
-                                          on_batch=lambda summary, last: bar.update(lines.read - bar.pos))
+                return node.ingest.stream_shared(sharing, parsed,
+                                                 on_batch=lambda summary, last: bar.update(lines.read - bar.pos))
     with _open(path) as stream:
         data = stream.read(limits.max_bytes + 1)
     items = parse_document(data, mode=mode, limits=limits)
     if not show_bar or len(items) < 10 * node.settings.batch_size:
-        return node.ingest.stream(actor, collection_id, items, on_batch=log_batch)
+        return node.ingest.stream_shared(sharing, items, on_batch=log_batch)
     with click.progressbar(length=len(items), label=path.name, file=sys.stderr) as bar:
-        return node.ingest.stream(actor, collection_id, items,
-                                  on_batch=lambda summary, last: bar.update(last + 1 - bar.pos))
+        return node.ingest.stream_shared(sharing, items,
+                                         on_batch=lambda summary, last: bar.update(last + 1 - bar.pos))
 
 
 @click.command()
@@ -159,10 +168,15 @@ def _read_and_ingest(node: Node, actor: Actor, collection_id: str, path: Path, m
 @click.option("--all-versions", is_flag=True, help="Every version, not only the latest of each object.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
+@click.option("--key", "api_key", default=None, envvar="PHALANX_KEY",
+              help="Export only what this API key may see (env PHALANX_KEY); default: everything (the operator).")
 @pass_state
 def export(state: State, collection_ref: str | None, types: tuple[str, ...], added_after: str | None,
-           all_versions: bool, output: Path | None) -> None:
-    """Export the objects matching a filter as one STIX 2.1 bundle."""
+           all_versions: bool, output: Path | None, api_key: str | None) -> None:
+    """Export the objects matching a filter as one STIX 2.1 bundle.
+
+    With --key, the export is what that key's organization may see, with the same policy as TAXII (parts of
+    objects marked beyond its reach removed); without, everything the node holds."""
     after = None
     if added_after:
         try:
@@ -170,7 +184,11 @@ def export(state: State, collection_ref: str | None, types: tuple[str, ...], add
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--added-after") from None
     with state.node() as node:
-        collection = node.admin.collection(collection_ref).id if collection_ref else None
+        actor = node.admin.authenticate(api_key) if api_key else None
+        if actor is None:
+            collection = node.admin.collection(collection_ref).id if collection_ref else None
+        else:
+            collection = node.reader.readable(actor, collection_ref).id if collection_ref else None
         wanted = tuple(t.strip() for value in types for t in value.split(",") if t.strip())
         query = Query(collection=collection, types=wanted, added_after=after, limit=1000,
                       versions=(VersionFilter.ALL,) if all_versions else (VersionFilter.LAST,))
@@ -178,7 +196,7 @@ def export(state: State, collection_ref: str | None, types: tuple[str, ...], add
         try:
             sink.write(b'{"type":"bundle","id":' + dumps(f"bundle--{uuid.uuid4()}") + b',"objects":[')
             count = 0
-            for item in node.reader.export(query):
+            for item in node.reader.export(query, actor=actor):
                 sink.write((b",\n" if count else b"\n") + item.canonical)
                 count += 1
             sink.write(b"\n]}\n")

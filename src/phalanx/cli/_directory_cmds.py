@@ -6,7 +6,7 @@ __all__ = ["collection", "community", "key", "org", "user"]
 
 import click
 
-from ..identity import Role
+from ..identity import Collection, Role
 from ..stix import format_micros
 from ._base import PhalanxGroup, State, echo_json, pass_state
 
@@ -97,16 +97,53 @@ def collection() -> None:
     """Collections: where a community's objects are shared (TAXII collections)."""
 
 
+def _types(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(t.strip() for value in values for t in value.split(",") if t.strip())
+
+
+def _describe(c: Collection) -> str:
+    extra = [f"community {c.community}"]
+    if c.public:
+        extra.append("public")
+    if c.types:
+        extra.append("only " + ", ".join(c.types))
+    return f"{c.id}  {c.title}  ({'; '.join(extra)})"
+
+
 @collection.command("add")
 @click.argument("title")
 @click.option("--community", "community_name", required=True, help="The community that shares through it.")
 @click.option("--description", default="", help="What belongs in it.")
+@click.option("--public", is_flag=True,
+              help="Anyone may read its TLP:CLEAR objects without credentials (members see as usual).")
+@click.option("--types", "types", multiple=True,
+              help="Only these STIX types may be shared into it and are served (repeat, or indicator,malware).")
 @pass_state
-def collection_add(state: State, title: str, community_name: str, description: str) -> None:
+def collection_add(state: State, title: str, community_name: str, description: str, public: bool,
+                   types: tuple[str, ...]) -> None:
     """Add a collection TITLE for a community."""
     with state.node() as node:
-        c = node.admin.add_collection(title, community=community_name, description=description)
-    click.echo(f"added collection {c.title!r} ({c.id}) for community {community_name!r}")
+        c = node.admin.add_collection(title, community=community_name, description=description, public=public,
+                                      types=_types(types))
+    click.echo(f"added collection {_describe(c)}")
+
+
+@collection.command("set")
+@click.argument("ref")
+@click.option("--public/--members-only", default=None, help="Whether anyone may read its TLP:CLEAR objects.")
+@click.option("--types", "types", multiple=True, help="The STIX types it takes (repeat, or a,b).")
+@click.option("--any-type", is_flag=True, help="Take every type again (drop the types filter).")
+@click.option("--description", default=None, help="A new description.")
+@pass_state
+def collection_set(state: State, ref: str, public: bool | None, types: tuple[str, ...], any_type: bool,
+                   description: str | None) -> None:
+    """Change collection REF (title or id): public or members only, its types filter, its description."""
+    if types and any_type:
+        raise click.UsageError("--types and --any-type contradict each other")
+    with state.node() as node:
+        c = node.admin.configure_collection(ref, public=public, description=description,
+                                            types=() if any_type else (_types(types) or None))
+    click.echo(f"collection {_describe(c)}")
 
 
 @collection.command("list")
@@ -115,7 +152,7 @@ def collection_list(state: State) -> None:
     """List collections."""
     with state.node() as node:
         for c in node.admin.collections():
-            click.echo(f"{c.id}  {c.title}  (community {c.community})")
+            click.echo(_describe(c))
 
 
 @click.group(cls=PhalanxGroup)

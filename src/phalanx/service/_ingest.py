@@ -134,6 +134,11 @@ class Ingest:
         """
         sharing = self.authorize(actor, collection_ref, organizations=organizations, people=people,
                                  tolerant=tolerant)
+        return self.stream_shared(sharing, parsed, on_batch=on_batch)
+
+    def stream_shared(self, sharing: Sharing, parsed: Iterable[Parsed], *,
+                      on_batch: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
+        """``stream`` for an act of sharing already authorized."""
         summary = IngestSummary()
 
         def finish(batch: list[tuple[int, Parsed]], rows: list[_Row], stored: Future[list[PutResult]]) -> None:

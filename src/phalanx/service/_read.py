@@ -150,13 +150,14 @@ class Reader:
         marked = object_level(data)
         if marked is level:
             return f"{level.title} (marked)"
-        if any(g.level is level for g in granular_levels(data)):
-            base = f"marked {marked.title}" if marked else "no TLP marking"
-            return f"{level.title} ({base}; raised to the level of a granular marking on a part it cannot be " \
-                   "served without)"
-        if marked is None:
-            return f"{level.title} (no TLP marking: the hub's default when it was shared)"
-        return f"{level.title} (marked {marked.title}; stored before per-property markings were applied)"
+        raised = "; raised to the level of a granular marking on a part it cannot be served without"
+        if marked is not None:
+            return f"{level.title} (marked {marked.title}{raised})"
+        default = self._settings.default_tlp
+        if level is not default and level.rank > default.rank and any(g.level is level
+                                                                          for g in granular_levels(data)):
+            return f"{level.title} (no TLP marking, so the hub's default {default.title}{raised})"
+        return f"{level.title} (no TLP marking: the hub's default when it was shared)"
 
     def _removed(self, actor: Actor, shared: Shared, item: StoredVersion) -> tuple[str, ...]:
         reach = visible_up_to(actor, shared)

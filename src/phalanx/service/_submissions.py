@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from ..errors import Error, NotFound
 from ..identity import Actor, Role
 from ..stix import Parsed, StixObject, format_micros
-from ..store import StatusEntry, StatusOutcome, StatusRecord, Statuses
+from ..store import StatusEntry, Statuses, StatusOutcome, StatusRecord
 from ._ingest import Ingest, Sharing
 from ._results import ObjectResult
 

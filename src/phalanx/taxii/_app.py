@@ -8,8 +8,8 @@ parameters, call the service layer, and render TAXII resources. Mounted at ``/ta
     GET                /taxii2/api/collections/{id}/                     one collection
     GET                /taxii2/api/collections/{id}/manifest/            manifest records
     GET, POST, DELETE  /taxii2/api/collections/{id}/objects/             objects (DELETE: Phalanx, by match[id])
-    GET, DELETE        /taxii2/api/collections/{id}/objects/{oid}/       one object
-    GET                /taxii2/api/collections/{id}/objects/{oid}/versions/
+    GET, DELETE        /taxii2/api/collections/{id}/objects/{object_id}/ one object
+    GET                /taxii2/api/collections/{id}/objects/{object_id}/versions/
 
 Every path answers with and without its trailing slash. Policy lives in the service layer: to a caller that
 may not see a collection or an object, it does not exist.
@@ -29,14 +29,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._http import CHALLENGE, credentials, read_body, status_of
 from ..errors import (
     AuthenticationError,
     Error,
-    InputTooLarge,
     NotFound,
     PermissionDenied,
-    StoreError,
-    StoreUnavailable,
 )
 from ..identity import Actor, Role
 from ..service import CollectionAccess, Node
@@ -45,7 +43,6 @@ from ..stix._json import dumps
 from ..store import Page, Query, VersionFilter
 from . import _filters as params
 from . import _resources as render
-from ._auth import CHALLENGE, credentials
 from ._media import TAXII, NotAcceptable, UnsupportedMediaType, check_accept, check_content_type
 
 ROOT = "api"
@@ -62,13 +59,10 @@ class MethodNotAllowed(Error):
 
 
 def _status_of(exc: Error) -> int:
-    for kind, code in ((NotAcceptable, 406), (UnsupportedMediaType, 415), (InputTooLarge, 413),
-                       (MethodNotAllowed, 405),
-                       (AuthenticationError, 401), (PermissionDenied, 403), (NotFound, 404),
-                       (StoreUnavailable, 503), (StoreError, 500)):
+    for kind, code in ((NotAcceptable, 406), (UnsupportedMediaType, 415), (MethodNotAllowed, 405)):
         if isinstance(exc, kind):
             return code
-    return 400
+    return status_of(exc)
 
 
 def taxii_response(body: bytes | dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None
@@ -179,11 +173,11 @@ def create_taxii_app(node: Node) -> Starlette:
 
     async def collection(request: Request, actor: Actor) -> Response:
         params.filters(request.query_params, ())
-        return taxii_response(render.collection(await usable(actor, request.path_params["cid"])))
+        return taxii_response(render.collection(await usable(actor, request.path_params["id"])))
 
     async def manifest(request: Request, actor: Actor) -> Response:
         f = params.filters(request.query_params, params.OBJECTS)
-        access = await usable(actor, request.path_params["cid"])
+        access = await usable(actor, request.path_params["id"])
         page = await read(actor, query_of(access.collection.id, f))
         return taxii_response(render.manifest(page), headers=_date_headers(page))
 
@@ -198,7 +192,7 @@ def create_taxii_app(node: Node) -> Starlette:
                 raise params.InvalidParameter("DELETE on objects/ needs match[id]: the objects to delete")
             return await delete(request, actor, f, f.ids)
         f = params.filters(request.query_params, params.OBJECTS)
-        access = await usable(actor, request.path_params["cid"])
+        access = await usable(actor, request.path_params["id"])
         page = await read(actor, query_of(access.collection.id, f))
         return taxii_response(render.envelope(page), headers=_date_headers(page))
 
@@ -207,38 +201,38 @@ def create_taxii_app(node: Node) -> Starlette:
         f = params.filters(request.query_params, params.POST)
         if actor.role is Role.ANONYMOUS:
             raise need_credentials(actor, "sharing objects")
-        access = await usable(actor, request.path_params["cid"])
+        access = await usable(actor, request.path_params["id"])
         sharing = await run_in_threadpool(node.ingest.authorize, actor, access.collection.id,
                                           organizations=f.organizations, people=f.people)
-        body = await _body(request, settings.max_document_bytes)
+        body = await read_body(request, settings.max_document_bytes)
         parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(None),
                                          limits=node.ingest.limits())
         view = await run_in_threadpool(node.submissions.submit, sharing, parsed)
         return taxii_response(render.status(view), 202)
 
     async def delete(request: Request, actor: Actor, f: params.Filters, ids: tuple[str, ...]) -> Response:
-        access = await usable(actor, request.path_params["cid"])
+        access = await usable(actor, request.path_params["id"])
         for object_id in ids:
             await run_in_threadpool(node.deletion.delete, actor, access.collection.id, object_id,
                                     versions=f.versions, spec_versions=f.spec_versions)
         return taxii_response(b"", 200)
 
     async def object_(request: Request, actor: Actor) -> Response:
-        object_id = request.path_params["oid"]
+        object_id = request.path_params["object_id"]
         if request.method == "DELETE":
             f = params.filters(request.query_params, params.DELETE, default_version=VersionFilter.ALL)
             return await delete(request, actor, f, (object_id,))
         f = params.filters(request.query_params, params.OBJECT)
-        access = await usable(actor, request.path_params["cid"])
+        access = await usable(actor, request.path_params["id"])
         page = await read(actor, query_of(access.collection.id, f, ids=(object_id,)))
         if not page.items and not f.next:
             raise NotFound(f"no object {object_id} in collection {access.collection.title!r}")
         return taxii_response(render.envelope(page), headers=_date_headers(page))
 
     async def versions(request: Request, actor: Actor) -> Response:
-        object_id = request.path_params["oid"]
+        object_id = request.path_params["object_id"]
         f = params.filters(request.query_params, params.VERSIONS)
-        access = await usable(actor, request.path_params["cid"])
+        access = await usable(actor, request.path_params["id"])
         page = await read(actor, query_of(access.collection.id, f, ids=(object_id,), versions=(VersionFilter.ALL,)))
         if not page.items and not f.next:
             raise NotFound(f"no object {object_id} in collection {access.collection.title!r}")
@@ -257,25 +251,14 @@ def create_taxii_app(node: Node) -> Starlette:
         (f"/{ROOT}/", api_root, ["GET"], "api_root"),
         (f"/{ROOT}/status/{{status_id}}/", status, ["GET"], "status"),
         (f"/{ROOT}/collections/", collections, ["GET"], "collections"),
-        (f"/{ROOT}/collections/{{cid}}/", collection, ["GET"], "collection"),
-        (f"/{ROOT}/collections/{{cid}}/manifest/", manifest, ["GET"], "manifest"),
-        (f"/{ROOT}/collections/{{cid}}/objects/", objects, ["GET", "POST", "DELETE"], "objects"),
-        (f"/{ROOT}/collections/{{cid}}/objects/{{oid}}/", object_, ["GET", "DELETE"], "object"),
-        (f"/{ROOT}/collections/{{cid}}/objects/{{oid}}/versions/", versions, ["GET"], "versions"),
+        (f"/{ROOT}/collections/{{id}}/", collection, ["GET"], "collection"),
+        (f"/{ROOT}/collections/{{id}}/manifest/", manifest, ["GET"], "manifest"),
+        (f"/{ROOT}/collections/{{id}}/objects/", objects, ["GET", "POST", "DELETE"], "objects"),
+        (f"/{ROOT}/collections/{{id}}/objects/{{object_id}}/", object_, ["GET", "DELETE"], "object"),
+        (f"/{ROOT}/collections/{{id}}/objects/{{object_id}}/versions/", versions, ["GET"], "versions"),
     ):
         routes.append(Route(path, endpoint(handler), methods=methods, name=name))
         if path != "/":
             routes.append(Route(path.rstrip("/"), endpoint(handler), methods=methods))
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
 
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise InputTooLarge(f"the request body is {declared} bytes; max_content_length is {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise InputTooLarge(f"the request body exceeds max_content_length, {limit} bytes")
-    return bytes(body)

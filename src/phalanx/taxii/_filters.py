@@ -8,7 +8,7 @@ fields must all match. A parameter an endpoint does not take is refused, never i
 
 from __future__ import annotations
 
-__all__ = ["InvalidParameter", "Filters", "filters"]
+__all__ = ["Filters", "InvalidParameter", "filters"]
 
 import re
 from dataclasses import dataclass

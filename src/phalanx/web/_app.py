@@ -6,6 +6,9 @@ mounted at /taxii2 (``phalanx.taxii``).
     GET /api/v1/collections/{ref}/objects         a page of objects (filters: type, id, version,
                                                   spec_version, added_after, limit, next)
     POST /api/v1/collections/{ref}/objects        share a bundle, object, array or JSON lines
+    GET /api/v1/keys                              the API keys the caller administers
+    POST /api/v1/keys                             make a key (node admins; org-admins for their organization)
+    DELETE /api/v1/keys/{key_id}                  revoke a key
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 __all__ = ["create_app"]
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,10 +26,11 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from .. import __version__
-from ..errors import AuthenticationError, Error, InputTooLarge, NotFound, PermissionDenied
-from ..identity import Actor
+from .._http import CHALLENGE, credentials, read_body, status_of
+from ..errors import AuthenticationError, Error, InvalidJSON
+from ..identity import Actor, ApiKeyRecord, Role
 from ..service import Node
-from ..stix import format_micros
+from ..stix import format_micros, parse_document
 from ..stix._json import dumps
 from ..taxii import create_taxii_app
 from ._params import InvalidParameter, query_from_params
@@ -47,30 +53,51 @@ def _flag(value: str | None) -> bool | None:
 
 
 def _error(exc: Error) -> Response:
-    status = 400
-    if isinstance(exc, InputTooLarge):
-        status = 413
-    elif isinstance(exc, AuthenticationError):
-        status = 401
-    elif isinstance(exc, PermissionDenied):
-        status = 403
-    elif isinstance(exc, NotFound):
-        status = 404
+    status = status_of(exc)
     response = _json({"title": type(exc).__name__, "description": exc.message, "hint": exc.hint}, status)
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="phalanx"'
+        response.headers["WWW-Authenticate"] = CHALLENGE
     return response
+
+
+def _list(request: Request, name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for value in request.query_params.getlist(name) for v in value.split(",") if v.strip())
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await read_body(request, 64 * 1024)
+    try:
+        value = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter("the body must be a JSON object")
+    return value
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidParameter(f"{name} must be a string")
+    return value
+
+
+def _key_json(record: ApiKeyRecord) -> dict[str, Any]:
+    return {"key_id": record.key_id, "organization": record.org_id, "role": record.role.value,
+            "label": record.label, "created": format_micros(record.created),
+            "expires": None if record.expires is None else format_micros(record.expires),
+            "revoked": None if record.revoked is None else format_micros(record.revoked),
+            "user": record.user_id}
 
 
 def create_app(node: Node) -> Starlette:
     """The ASGI app over ``node`` (the caller owns the node and closes it)."""
 
     async def actor_of(request: Request) -> Actor:
-        header = request.headers.get("authorization", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer" or not credentials:
+        key = credentials(request.headers.get("authorization"))
+        if key is None:
             raise AuthenticationError("no API key: send 'Authorization: Bearer <key>'")
-        return await run_in_threadpool(node.admin.authenticate, credentials)
+        return await run_in_threadpool(node.admin.authenticate, key)
 
     def guarded(handler: Callable[[Request, Actor], Awaitable[Response]]) -> Handler:
         async def run(request: Request) -> Response:
@@ -93,18 +120,14 @@ def create_app(node: Node) -> Starlette:
         ]})
 
     async def add_objects(request: Request, actor: Actor) -> Response:
-        limit = node.settings.max_document_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise InputTooLarge(f"the request body is {declared} bytes; the limit is {limit} bytes")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise InputTooLarge(f"the request body exceeds the limit of {limit} bytes")
         tolerant = _flag(request.query_params.get("tolerant"))
-        results = await run_in_threadpool(node.ingest.document, actor, request.path_params["ref"], bytes(body),
-                                          tolerant=tolerant)
+        organizations, people = _list(request, "recipients"), _list(request, "people")
+        sharing = await run_in_threadpool(node.ingest.authorize, actor, request.path_params["ref"],
+                                          organizations=organizations, people=people, tolerant=tolerant)
+        body = await read_body(request, node.settings.max_document_bytes)
+        parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(tolerant),
+                                         limits=node.ingest.limits())
+        results = await run_in_threadpool(node.ingest.parsed, sharing, parsed)
         return _json({
             "accepted": sum(r.outcome == "accepted" for r in results),
             "refused": sum(r.outcome == "refused" for r in results),
@@ -130,6 +153,31 @@ def create_app(node: Node) -> Starlette:
             body += b',"date_added_last":' + dumps(format_micros(page.items[-1].date_added))
         return Response(body + b"}", media_type="application/json")
 
+    async def keys(request: Request, actor: Actor) -> Response:
+        if request.method == "POST":
+            wanted = await _json_body(request)
+            role = wanted.get("role")
+            try:
+                parsed_role = None if role is None else Role(role)
+            except ValueError:
+                raise InvalidParameter(f"role {role!r} is not one of {', '.join(r.value for r in Role)}") from None
+            expires = wanted.get("expires_days")
+            if expires is not None and (not isinstance(expires, (int, float)) or isinstance(expires, bool)
+                                        or expires <= 0):
+                raise InvalidParameter("expires_days must be a positive number")
+            secret, record = await run_in_threadpool(
+                lambda: node.admin.create_key(_text(wanted, "organization"), parsed_role,
+                                              label=_text(wanted, "label") or "", expires_days=expires,
+                                              user_ref=_text(wanted, "user"), by=actor))
+            return _json({"key": secret, **_key_json(record)}, 201)
+        records = await run_in_threadpool(lambda: node.admin.api_keys(by=actor))
+        return _json({"keys": [_key_json(r) for r in records]})
+
+    async def revoke_key(request: Request, actor: Actor) -> Response:
+        record, now = await run_in_threadpool(
+            lambda: node.admin.revoke_key(request.path_params["key_id"], by=actor))
+        return _json({**_key_json(record), "revoked_now": now})
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return _json({"title": "NotFound", "description": f"no endpoint {request.method} {request.url.path}",
                       "hint": "See docs/api.md for the endpoints."}, 404)
@@ -142,5 +190,7 @@ def create_app(node: Node) -> Starlette:
         Route("/health", health),
         Route("/api/v1/collections", guarded(collections)),
         Route("/api/v1/collections/{ref}/objects", guarded(objects), methods=["GET", "POST"]),
+        Route("/api/v1/keys", guarded(keys), methods=["GET", "POST"]),
+        Route("/api/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
         Mount("/taxii2", app=create_taxii_app(node)),
     ])

@@ -1,0 +1,75 @@
+"""What every HTTP edge (TAXII, the JSON API) shares: reading the caller's key, and reading a bounded body.
+
+A key comes as a bearer token or as the password of HTTP Basic (RFC 7617; the user name is not used, so any
+client that only knows user and password can send a key). No Authorization header at all is an anonymous
+caller, who may read public collections only.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CHALLENGE", "credentials", "read_body", "status_of"]
+
+import base64
+import binascii
+
+from starlette.requests import Request
+
+from .errors import (
+    AuthenticationError,
+    Error,
+    InputTooLarge,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    StoreUnavailable,
+)
+
+_STATUS = ((InputTooLarge, 413), (AuthenticationError, 401), (PermissionDenied, 403), (NotFound, 404),
+           (StoreUnavailable, 503), (StoreError, 500))
+
+
+def status_of(exc: Error) -> int:
+    """The HTTP status of an error, by its cause: the caller's fault is 4xx (400 unless more specific), the
+    node's 5xx."""
+    for kind, code in _STATUS:
+        if isinstance(exc, kind):
+            return code
+    return 400
+
+CHALLENGE = 'Basic realm="phalanx", charset="UTF-8", Bearer realm="phalanx"'
+"""The WWW-Authenticate value of a 401: both ways of sending a key."""
+
+
+def credentials(authorization: str | None) -> str | None:
+    """The API key an Authorization header carries; None when there is no header (an anonymous caller).
+    Raises ``AuthenticationError`` for a header that carries no usable key."""
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthenticationError("the Basic credentials are not base64 of 'user:password'") from None
+        _, sep, password = decoded.partition(":")
+        if sep and password:
+            return password
+        raise AuthenticationError("the Basic credentials carry no API key: send it as the password")
+    raise AuthenticationError("unsupported Authorization header: send 'Bearer KEY', or Basic with the key as "
+                              "password")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (``InputTooLarge``) as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InputTooLarge(f"the request body is {declared} bytes; the limit is {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise InputTooLarge(f"the request body exceeds the limit of {limit} bytes")
+    return bytes(body)
