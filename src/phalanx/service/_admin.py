@@ -148,6 +148,8 @@ class Admin:
             raise PermissionDenied("'anonymous' is the role of callers without credentials; no key has it")
         if by is not None:
             require(may_manage_key(by, org_id=org_id, role=role))
+            if user is not None:  # a key acts as its person: one an actor could not be, it may not make
+                require(may_manage_key(by, org_id=org_id, role=user.role))
         now = self._clock()
         expires = None if expires_days is None else now + int(expires_days * _DAY_MICROS)
         key, record = issue_api_key(org_id, role, now=now, label=label, expires=expires,
@@ -175,6 +177,9 @@ class Admin:
             raise NotFound(f"no API key {key_id}", hint="'phalanx key list' (GET /api/v1/keys) lists the keys.")
         if by is not None:
             require(may_manage_key(by, org_id=before.org_id, role=before.role))
+            if before.user_id is not None:  # nor a key of a person it could not act as
+                holder = self._directory.get_user(before.user_id)
+                require(may_manage_key(by, org_id=before.org_id, role=holder.role))
         return self._directory.revoke_api_key(key_id, self._clock()), before.revoked is None
 
     def authenticate(self, presented: str) -> Actor:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import Error, NotFound
 from ..identity import Actor, Role
-from ..stix import Parsed, StixObject, format_micros
+from ..stix import Parsed, Refused, StixObject, format_micros, parse_micros
 from ..store import StatusEntry, Statuses, StatusOutcome, StatusRecord
 from ._ingest import Ingest, Sharing
 from ._results import ObjectResult
@@ -42,8 +42,15 @@ class StatusView:
 
 
 def _version(item: Parsed) -> str:
-    """The version a status entry names: the object's ``modified`` (else ``created``), as sent."""
-    if not isinstance(item, StixObject) or (item.version == 0 and item.created is None):
+    """The version a status entry names: the object's ``modified`` (else ``created``); for an object with
+    neither (an SCO), the time it is added, once it is (TAXII 2.1 section 3.4.2); for a refused one, what it
+    said, if anything."""
+    if isinstance(item, Refused):
+        try:
+            return format_micros(parse_micros(item.version))
+        except ValueError:
+            return item.version
+    if item.version == 0 and item.created is None:
         return ""
     return format_micros(item.version)
 
@@ -53,10 +60,11 @@ def _entry(item: Parsed) -> StatusEntry:
     return StatusEntry(object_id, _version(item), StatusOutcome.PENDING)
 
 
-def _settled(result: ObjectResult) -> tuple[int, StatusOutcome, str]:
+def _settled(entry: StatusEntry, result: ObjectResult) -> StatusEntry:
     outcome = StatusOutcome.SUCCESS if result.outcome == "accepted" else StatusOutcome.FAILURE
     message = result.detail + ("; " + "; ".join(result.warnings) if result.warnings else "")
-    return result.index, outcome, message
+    version = entry.version or (format_micros(result.date_added) if result.date_added is not None else "")
+    return replace(entry, version=version, outcome=outcome, message=message)
 
 
 class Submissions:
@@ -73,23 +81,24 @@ class Submissions:
         record = StatusRecord(str(uuid.uuid4()), sharing.actor.org_id, sharing.collection.id, now, now,
                               tuple(_entry(item) for item in parsed))
         if len(parsed) <= self._batch_size:
-            outcomes = [_settled(r) for r in self._ingest.parsed(sharing, parsed)]
             entries = list(record.entries)
-            for position, outcome, message in outcomes:
-                entries[position] = replace(entries[position], outcome=outcome, message=message)
+            for result in self._ingest.parsed(sharing, parsed):
+                entries[result.index] = _settled(entries[result.index], result)
             record = replace(record, entries=tuple(entries), updated=self._clock())
             self._statuses.create(record)
             return StatusView(record, True)
         self._statuses.create(record)
-        self._worker.submit(self._store_in_background, record.id, sharing, list(parsed))
+        self._worker.submit(self._store_in_background, record, sharing, list(parsed))
         return StatusView(record, False)
 
-    def _store_in_background(self, status_id: str, sharing: Sharing, parsed: list[Parsed]) -> None:
+    def _store_in_background(self, record: StatusRecord, sharing: Sharing, parsed: list[Parsed]) -> None:
+        status_id = record.id
         try:
             for start in range(0, len(parsed), self._batch_size):
                 chunk = parsed[start : start + self._batch_size]
                 results = self._ingest.parsed(sharing, chunk, first_index=start)
-                self._statuses.settle(status_id, [_settled(r) for r in results], now=self._clock())
+                settled = [(r.index, _settled(record.entries[r.index], r)) for r in results]
+                self._statuses.settle(status_id, settled, now=self._clock())
         except Error as exc:  # the store failed: say so for what is left, rather than leave it pending for ever
             _LOG.error("status %s: storing failed: %s", status_id, exc.message)
             self._fail_pending(status_id, f"not stored: {exc.message}")
@@ -100,9 +109,9 @@ class Submissions:
     def _fail_pending(self, status_id: str, message: str) -> None:
         try:
             record = self._statuses.get(status_id)
-            pending = [(i, StatusOutcome.FAILURE, message) for i, e in enumerate(record.entries)
-                       if e.outcome is StatusOutcome.PENDING]
-            self._statuses.settle(status_id, pending, now=self._clock())
+            failed = [(i, replace(e, outcome=StatusOutcome.FAILURE, message=message))
+                      for i, e in enumerate(record.entries) if e.outcome is StatusOutcome.PENDING]
+            self._statuses.settle(status_id, failed, now=self._clock())
         except Error:
             _LOG.exception("status %s: could not record the failure", status_id)
 

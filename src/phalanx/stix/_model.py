@@ -155,23 +155,31 @@ class Refused:
     error: Error
     line: int | None = None
     """For JSON lines: the line number, from 1."""
+    version: str = ""
+    """The object's ``modified`` (else ``created``) as sent, when it was a string: which version was refused."""
 
 
 Parsed = StixObject | Refused
 
 
-def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits()) -> list[Parsed]:
-    """Parse a bundle, a TAXII envelope, a single object, a JSON array of objects, or JSON lines.
+def parse_document(data: bytes | str, *, mode: Mode = Mode.STRICT, limits: Limits = Limits(),
+                   envelope: bool = False) -> list[Parsed]:
+    """Parse a bundle, a TAXII envelope, a single object, a JSON array of objects, or JSON lines; with
+    ``envelope``, only a TAXII envelope or a bundle (what a TAXII POST carries).
 
     Returns one entry per object, in order. A document that is not JSON at all raises ``InvalidJSON`` (or
-    ``InputTooLarge``); a bundle whose envelope is broken raises ``InvalidSTIX``. One bad object never stops
-    the others: it becomes a ``Refused`` entry with its reason.
+    ``InputTooLarge``); a bundle whose envelope is broken, or (with ``envelope``) any other document, raises
+    ``InvalidSTIX``. One bad object never stops the others: it becomes a ``Refused`` entry with its reason.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _looks_like_json_lines(raw):
+    if not envelope and _looks_like_json_lines(raw):
         return list(_parse_lines(raw.splitlines(), mode, limits))
     # Each object's depth is checked on its own (StixObject.from_dict), so that only that object is refused.
     value = loads(raw, max_bytes=limits.max_bytes, max_depth=None)
+    if envelope and not (isinstance(value, dict) and (value.get("type") == "bundle" or
+                                                      ("objects" in value and "type" not in value))):
+        raise InvalidSTIX([Violation("", "", "envelope", "the body is neither a TAXII envelope nor a STIX bundle")],
+                          hint='Send {"objects": [...]} (a TAXII envelope), or a STIX bundle.')
     return list(_objects_of(value, mode, limits))
 
 
@@ -207,7 +215,7 @@ def _parse_lines(lines: Iterable[bytes], mode: Mode, limits: Limits, *, first_li
         else:
             parsed = _one(value, position, mode, limits)
             if isinstance(parsed, Refused):
-                parsed = Refused(position, parsed.object_id, parsed.error, line=number)
+                parsed = Refused(position, parsed.object_id, parsed.error, line=number, version=parsed.version)
             yield parsed
         position += 1
 
@@ -255,4 +263,6 @@ def _one(item: Any, index: int, mode: Mode, limits: Limits) -> Parsed:
     try:
         return StixObject.from_dict(item, mode=mode, limits=limits)
     except Error as exc:
-        return Refused(index, object_id if isinstance(object_id, str) else "", exc)
+        version = item.get("modified", item.get("created", "")) if isinstance(item, dict) else ""
+        return Refused(index, object_id if isinstance(object_id, str) else "", exc,
+                       version=version if isinstance(version, str) else "")

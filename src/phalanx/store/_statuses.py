@@ -54,8 +54,8 @@ class Statuses(Protocol):
         """Store a new record (``Conflict`` if its id exists)."""
         ...
 
-    def settle(self, status_id: str, outcomes: Sequence[tuple[int, StatusOutcome, str]], *, now: int) -> None:
-        """Set the outcome and message of the entries at these positions; ``updated`` becomes ``now``."""
+    def settle(self, status_id: str, entries: Sequence[tuple[int, StatusEntry]], *, now: int) -> None:
+        """Replace the entries at these positions; ``updated`` becomes ``now``."""
         ...
 
     def get(self, status_id: str) -> StatusRecord:
@@ -74,15 +74,15 @@ class MemoryStatuses:
                 raise Conflict(f"status {record.id} exists")
             self._records[record.id] = record
 
-    def settle(self, status_id: str, outcomes: Sequence[tuple[int, StatusOutcome, str]], *, now: int) -> None:
+    def settle(self, status_id: str, entries: Sequence[tuple[int, StatusEntry]], *, now: int) -> None:
         with self._lock:
             record = self._records.get(status_id)
             if record is None:
                 raise NotFound(f"no status {status_id}")
-            entries = list(record.entries)
-            for position, outcome, message in outcomes:
-                entries[position] = replace(entries[position], outcome=outcome, message=message)
-            self._records[status_id] = replace(record, entries=tuple(entries), updated=now)
+            changed = list(record.entries)
+            for position, entry in entries:
+                changed[position] = entry
+            self._records[status_id] = replace(record, entries=tuple(changed), updated=now)
 
     def get(self, status_id: str) -> StatusRecord:
         with self._lock:

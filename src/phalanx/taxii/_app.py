@@ -79,6 +79,12 @@ def error_response(exc: Error) -> Response:
     return taxii_response(render.error_message(type(exc).__name__, exc.message, code, exc.hint), code, headers)
 
 
+def _no_object(object_id: str, access: CollectionAccess) -> NotFound:
+    return NotFound(f"no object {object_id} in collection {access.collection.title!r}",
+                    hint="Check the object id (and match[version]); the collection's objects/ and manifest/ list "
+                         "what you may see.")
+
+
 def _date_headers(page: Page) -> dict[str, str]:
     """X-TAXII-Date-Added-First and -Last: when the first and the last object of this page were added."""
     if not page.items:
@@ -206,7 +212,7 @@ def create_taxii_app(node: Node) -> Starlette:
                                           organizations=f.organizations, people=f.people)
         body = await read_body(request, settings.max_document_bytes)
         parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(None),
-                                         limits=node.ingest.limits())
+                                         limits=node.ingest.limits(), envelope=True)
         view = await run_in_threadpool(node.submissions.submit, sharing, parsed)
         return taxii_response(render.status(view), 202)
 
@@ -226,7 +232,7 @@ def create_taxii_app(node: Node) -> Starlette:
         access = await usable(actor, request.path_params["id"])
         page = await read(actor, query_of(access.collection.id, f, ids=(object_id,)))
         if not page.items and not f.next:
-            raise NotFound(f"no object {object_id} in collection {access.collection.title!r}")
+            raise _no_object(object_id, access)
         return taxii_response(render.envelope(page), headers=_date_headers(page))
 
     async def versions(request: Request, actor: Actor) -> Response:
@@ -235,7 +241,7 @@ def create_taxii_app(node: Node) -> Starlette:
         access = await usable(actor, request.path_params["id"])
         page = await read(actor, query_of(access.collection.id, f, ids=(object_id,), versions=(VersionFilter.ALL,)))
         if not page.items and not f.next:
-            raise NotFound(f"no object {object_id} in collection {access.collection.title!r}")
+            raise _no_object(object_id, access)
         return taxii_response(render.versions(page), headers=_date_headers(page))
 
     async def not_found(request: Request, exc: Exception) -> Response:

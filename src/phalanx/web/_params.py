@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidParameter", "query_from_params"]
+__all__ = ["GET_OBJECTS", "POST_OBJECTS", "InvalidParameter", "allow_only", "query_from_params"]
 
 from starlette.datastructures import QueryParams
 
@@ -15,6 +15,18 @@ class InvalidParameter(Error):
     """A query parameter has a value the API cannot use."""
 
     hint = "See docs/api.md for the filters and their formats."
+
+
+GET_OBJECTS = ("type", "id", "version", "spec_version", "added_after", "limit", "next")
+POST_OBJECTS = ("tolerant", "recipients", "people")
+
+
+def allow_only(params: QueryParams, allowed: tuple[str, ...]) -> None:
+    """Refuse any parameter the endpoint does not take (an allowlist: nothing unknown is ignored)."""
+    unknown = sorted(name for name in params if name not in allowed)
+    if unknown:
+        takes = ", ".join(allowed) if allowed else "no parameters"
+        raise InvalidParameter(f"unknown parameter {unknown[0]!r}: this endpoint takes {takes}")
 
 
 def _split(params: QueryParams, name: str) -> tuple[str, ...]:
@@ -30,6 +42,7 @@ def _timestamp(text: str, name: str) -> int:
 
 
 def query_from_params(collection: str, params: QueryParams, *, default_limit: int) -> Query:
+    allow_only(params, GET_OBJECTS)
     versions: list[VersionFilter | int] = []
     for value in _split(params, "version"):
         try:

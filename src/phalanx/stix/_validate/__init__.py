@@ -109,7 +109,8 @@ def _validate(obj: Mapping[str, Any], ctx: Ctx) -> None:
                 ctx.error(name, "spec-version",
                           "is missing; a STIX 2.1 object MUST say spec_version \"2.1\" (is this STIX 2.0?)")
             else:
-                ctx.error(name, "required-property", f"a {type_} object MUST have {name!r}")
+                what = f"a {type_} object" if type(type_) is str else "a STIX object"
+                ctx.error(name, "required-property", f"{what} MUST have {name!r}")
 
     # (5) rules across properties.
     for rule in spec.rules:

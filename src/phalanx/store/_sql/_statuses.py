@@ -30,12 +30,15 @@ class SqlStatuses:
 
         self._engine.write(work)
 
-    def settle(self, status_id: str, outcomes: Sequence[tuple[int, StatusOutcome, str]], *, now: int) -> None:
+    def settle(self, status_id: str, entries: Sequence[tuple[int, StatusEntry]], *, now: int) -> None:
         def work(tx: Tx) -> None:
             if not tx.run("UPDATE statuses SET updated = ? WHERE id = ?", [now, status_id]):
                 raise NotFound(f"no status {status_id}")
-            tx.run_many("UPDATE status_entries SET outcome = ?, message = ? WHERE status = ? AND position = ?",
-                        [(outcome.value, message, status_id, position) for position, outcome, message in outcomes])
+            tx.run_many(
+                "UPDATE status_entries SET object_id = ?, version = ?, outcome = ?, message = ? "
+                "WHERE status = ? AND position = ?",
+                [(e.object_id, e.version, e.outcome.value, e.message, status_id, position) for position, e in entries],
+            )
 
         self._engine.write(work)
 
