@@ -52,16 +52,20 @@ def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> N
         first = first or k
         lines.append(f"  {k.organization:<24} {k.role:<12} {k.key}")
     base = f"http://{host}:{port}"
+    key = first.key if first else "KEY"
+    taxii = "-H 'Accept: application/taxii+json;version=2.1'"
     lines += [
         "",
         "Try next (in another terminal):",
         f"  curl {base}/health",
-        f"  curl -H 'Authorization: Bearer {first.key if first else 'KEY'}' {base}/api/v1/collections",
-        f"  curl -H 'Authorization: Bearer {first.key if first else 'KEY'}' "
-        f"'{base}/api/v1/collections/energy-isac/objects?type=indicator&limit=5'",
+        f"  curl {taxii} -H 'Authorization: Bearer {key}' {base}/taxii2/api/collections/",
+        f"  curl -g {taxii} -H 'Authorization: Bearer {key}' "
+        f"'{base}/taxii2/api/collections/energy-isac/objects/?match[type]=indicator&limit=5'",
+        f"  .venv/bin/phalanx policy explain --key {key} "
+        "--object threat-actor--8b6297fe-cae7-47c6-9256-5584b417849c",
         "  .venv/bin/phalanx stats",
-        "  .venv/bin/phalanx export --type indicator -o indicators.json",
         "  .venv/bin/phalanx --help",
+        "TAXII 2.1 is at /taxii2/ (docs/taxii.md); who sees what: docs/policy.md.",
     ]
     path = home / _DEMO_KEYS
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
