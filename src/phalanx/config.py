@@ -57,6 +57,13 @@ def _workers(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number")
+    return value
+
+
 def _tlp(text: str) -> Tlp:
     return Tlp.parse(text)
 
@@ -78,6 +85,7 @@ class Settings:
     """Processes that parse large JSON-lines imports; -1 is "auto" (one per core but one), 0 parses inline."""
     tls_cert: str = ""
     tls_key: str = ""
+    status_retention_days: float = 7.0
 
     @property
     def database(self) -> str:
@@ -132,4 +140,5 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("parse_workers", "PHALANX_PARSE_WORKERS", _workers),
     Setting("tls_cert", "PHALANX_TLS_CERT", str),
     Setting("tls_key", "PHALANX_TLS_KEY", str),
+    Setting("status_retention_days", "PHALANX_STATUS_RETENTION_DAYS", _positive_float),
 )

@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from phalanx.config import Settings
+from phalanx.errors import NotFound
 from phalanx.identity import Role
 from phalanx.stix import Tlp, format_micros, now_micros, parse_micros
 from phalanx.store import StatusOutcome
@@ -455,3 +456,31 @@ def test_delete_an_object(shared: tuple[Caller, str, list[dict[str, Any]]], worl
     assert member.delete(many).status_code == 400  # match[id] required
     assert member.delete(many, **{"match[id]": f"{objs[3]['id']},{objs[4]['id']}"}).status_code == 200
     assert member.get(f"{many}{objs[3]['id']}/").status_code == 404
+
+
+def test_statuses_are_kept_for_the_retention_period() -> None:
+    """A status older than status_retention_days is deleted (at most an hour after it expires)."""
+    from phalanx.service import Node
+    from phalanx.store import open_backend
+
+    now = [1_000_000_000_000_000]
+    node = Node(open_backend("memory://"), Settings(database_url="memory://", status_retention_days=1),
+                clock=lambda: now[0])
+    admin = node.admin
+    admin.add_community("isac")
+    org = admin.add_organization("ACME")
+    admin.join("isac", org.id)
+    sharing = node.ingest.authorize(_actor(org.id), "isac")
+    old = node.submissions.submit(sharing, [])
+    now[0] += 2 * 86_400 * 1_000_000  # two days later
+    assert node.submissions.status(_actor(org.id), old.record.id).complete  # not pruned yet: due
+    node.submissions.submit(sharing, [])
+    with pytest.raises(NotFound):
+        node.submissions.status(_actor(org.id), old.record.id)
+    node.close()
+
+
+def _actor(org: str) -> Any:
+    from phalanx.identity import Actor
+
+    return Actor(org, Role.CONTRIBUTOR)

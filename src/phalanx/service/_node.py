@@ -27,7 +27,8 @@ class Node:
         self.admin = Admin(backend.directory, clock)
         self.ingest = Ingest(backend.store, backend.directory, settings)
         self.reader = Reader(backend.store, backend.directory, settings)
-        self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size)
+        self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
+                                       retention=int(settings.status_retention_days * 86_400 * 1_000_000))
         self.deletion = Deletion(backend.store, self.reader)
 
     @classmethod

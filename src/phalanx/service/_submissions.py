@@ -27,6 +27,7 @@ from ._results import ObjectResult
 _LOG = logging.getLogger("phalanx.submissions")
 STALE_AFTER = 120 * 1_000_000
 """Microseconds after its last change a record with pending objects counts as abandoned (the worker is gone)."""
+_PRUNE_EVERY = 3600 * 1_000_000
 _ABANDONED = "not stored: the server stopped before it got to this object; send it again"
 
 
@@ -68,16 +69,22 @@ def _settled(entry: StatusEntry, result: ObjectResult) -> StatusEntry:
 
 
 class Submissions:
-    def __init__(self, ingest: Ingest, statuses: Statuses, clock: Callable[[], int], *, batch_size: int) -> None:
+    def __init__(self, ingest: Ingest, statuses: Statuses, clock: Callable[[], int], *, batch_size: int,
+                 retention: int) -> None:
         self._ingest = ingest
         self._statuses = statuses
         self._clock = clock
         self._batch_size = batch_size
+        self._retention = retention
+        self._pruned = 0
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phalanx-submissions")
 
     def submit(self, sharing: Sharing, parsed: Sequence[Parsed]) -> StatusView:
         """Store ``parsed`` (now, or in the background when there are many) and return its status."""
         now = self._clock()
+        if now - self._pruned > _PRUNE_EVERY:  # statuses older than the retention go, at most once an hour
+            self._pruned = now
+            self._statuses.prune(now - self._retention)
         record = StatusRecord(str(uuid.uuid4()), sharing.actor.org_id, sharing.collection.id, now, now,
                               tuple(_entry(item) for item in parsed))
         if len(parsed) <= self._batch_size:

@@ -62,6 +62,10 @@ class Statuses(Protocol):
         """The record; ``NotFound`` when there is none."""
         ...
 
+    def prune(self, before: int) -> int:
+        """Delete the records created before ``before`` (microseconds); return how many."""
+        ...
+
 
 class MemoryStatuses:
     def __init__(self) -> None:
@@ -90,3 +94,10 @@ class MemoryStatuses:
             if record is None:
                 raise NotFound(f"no status {status_id}")
             return record
+
+    def prune(self, before: int) -> int:
+        with self._lock:
+            old = [sid for sid, record in self._records.items() if record.created < before]
+            for sid in old:
+                del self._records[sid]
+            return len(old)

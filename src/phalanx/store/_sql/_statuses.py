@@ -55,3 +55,15 @@ class SqlStatuses:
             ))
 
         return self._engine.read(work)
+
+    def prune(self, before: int) -> int:
+        def work(tx: Tx) -> int:
+            old = [sid for (sid,) in tx.rows("SELECT id FROM statuses WHERE created < ?", [before])]
+            for start in range(0, len(old), 500):
+                cond, params = tx.any_of("status", old[start : start + 500])
+                tx.run(f"DELETE FROM status_entries WHERE {cond}", params)
+                cond, params = tx.any_of("id", old[start : start + 500])
+                tx.run(f"DELETE FROM statuses WHERE {cond}", params)
+            return len(old)
+
+        return self._engine.write(work)

@@ -44,6 +44,7 @@ CREATE TABLE statuses (
     created    BIGINT  NOT NULL,
     updated    BIGINT  NOT NULL
 );
+CREATE INDEX statuses_created ON statuses (created);  -- pruning by age
 CREATE TABLE status_entries (
     status    TEXT    NOT NULL,
     position  INTEGER NOT NULL,

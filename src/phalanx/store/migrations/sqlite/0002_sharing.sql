@@ -44,6 +44,7 @@ CREATE TABLE statuses (
     created    INTEGER NOT NULL,
     updated    INTEGER NOT NULL
 );
+CREATE INDEX statuses_created ON statuses (created);  -- pruning by age
 CREATE TABLE status_entries (
     status    TEXT    NOT NULL,
     position  INTEGER NOT NULL,
