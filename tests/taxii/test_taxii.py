@@ -454,6 +454,10 @@ def test_delete_an_object(shared: tuple[Caller, str, list[dict[str, Any]]], worl
     assert member.delete(path).status_code == 404
     many = f"{ROOT}/collections/{cid}/objects/"
     assert member.delete(many).status_code == 400  # match[id] required
+    # every id is checked before anything is deleted: one unknown id, and nothing goes
+    unknown = "indicator--00000000-0000-4000-8000-000000000099"
+    assert member.delete(many, **{"match[id]": f"{objs[3]['id']},{unknown}"}).status_code == 404
+    assert member.get(f"{many}{objs[3]['id']}/").status_code == 200
     assert member.delete(many, **{"match[id]": f"{objs[3]['id']},{objs[4]['id']}"}).status_code == 200
     assert member.get(f"{many}{objs[3]['id']}/").status_code == 404
 

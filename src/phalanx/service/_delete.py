@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["Deletion"]
 
+from collections.abc import Sequence
 
 from ..errors import NotFound, PermissionDenied
 from ..identity import Actor
@@ -22,20 +23,35 @@ class Deletion:
         self._store = store
         self._reader = reader
 
-    def delete(self, actor: Actor, collection_ref: str, object_id: str, *,
+    def delete(self, actor: Actor, collection_ref: str, object_ids: Sequence[str], *,
                versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,),
-               spec_versions: tuple[str, ...] = ()) -> Deleted:
-        """Delete the matching versions of ``object_id`` from the collection; ``NotFound`` when the caller sees
-        none of them, ``PermissionDenied`` when it sees them but they are not its organization's."""
+               spec_versions: tuple[str, ...] = ()) -> list[Deleted]:
+        """Delete the matching versions of each of ``object_ids`` from the collection. Every id is checked
+        before anything is deleted: ``NotFound`` when the caller sees none of an object's matching versions,
+        ``PermissionDenied`` when it sees them but none is its organization's; then nothing is deleted."""
         owner = delete_owner(actor)
         collection = self._reader.readable(actor, collection_ref)
-        query = Query(collection=collection.id, ids=(object_id,), versions=versions, spec_versions=spec_versions,
-                      limit=1)
-        if not self._reader.page(actor, query).items:
-            raise NotFound(f"no object {object_id} in collection {collection.title!r}")
-        deleted = self._store.delete(collection.id, object_id, versions=versions, spec_versions=spec_versions,
-                                     owner=owner)
-        if not deleted.versions:
-            raise PermissionDenied(f"{object_id} was shared by another organization: only it may delete it",
-                                   hint="Ask the organization that shared it, or a node administrator.")
-        return deleted
+        for object_id in object_ids:
+            query = Query(collection=collection.id, ids=(object_id,), versions=versions,
+                          spec_versions=spec_versions, limit=self._LOOK)
+            seen = self._reader.page(actor, query).items
+            if not seen:
+                raise NotFound(f"no object {object_id} in collection {collection.title!r}")
+            if owner is not None and not any(owner in (v.contributor, v.sharer) for v in seen):
+                raise _not_yours(object_id)
+        done = []
+        for object_id in object_ids:
+            deleted = self._store.delete(collection.id, object_id, versions=versions, spec_versions=spec_versions,
+                                         owner=owner)
+            if not deleted.versions:  # changed since the check: the store decides, in its own transaction
+                raise _not_yours(object_id)
+            done.append(deleted)
+        return done
+
+    _LOOK = 1000
+    """Versions of one object looked at to decide whether the caller may delete any."""
+
+
+def _not_yours(object_id: str) -> PermissionDenied:
+    return PermissionDenied(f"{object_id} was shared by another organization: only it may delete it",
+                            hint="Ask the organization that shared it, or a node administrator.")

@@ -218,9 +218,8 @@ def create_taxii_app(node: Node) -> Starlette:
 
     async def delete(request: Request, actor: Actor, f: params.Filters, ids: tuple[str, ...]) -> Response:
         access = await usable(actor, request.path_params["id"])
-        for object_id in ids:
-            await run_in_threadpool(node.deletion.delete, actor, access.collection.id, object_id,
-                                    versions=f.versions, spec_versions=f.spec_versions)
+        await run_in_threadpool(lambda: node.deletion.delete(actor, access.collection.id, ids, versions=f.versions,
+                                                             spec_versions=f.spec_versions))
         return taxii_response(b"", 200)
 
     async def object_(request: Request, actor: Actor) -> Response:
