@@ -38,6 +38,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_parse.py
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_query.py
+	$(BIN)/python benchmarks/bench_taxii.py
 
 clean:
 	rm -rf $(VENV) .phalanx .mypy_cache .ruff_cache .pytest_cache

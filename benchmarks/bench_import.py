@@ -36,7 +36,7 @@ from phalanx.config import Settings
 from phalanx.identity import Actor, Role
 from phalanx.service import IngestSummary, Node
 from phalanx.stix import Mode, iter_jsonl, parse_jsonl_parallel
-from phalanx.store import PutResult, VersionRow
+from phalanx.store import PutResult, VersionRow, WriteGuard
 
 
 def db_path(count: int) -> Path:
@@ -88,10 +88,11 @@ def import_ours(path: Path, count: int, db: Path, slice_size: int, workers: int)
         put_many = store.put_many
         in_store = [0.0]
 
-        def timed_put_many(collection: str, rows: Iterable[VersionRow], *, contributor: str) -> list[PutResult]:
+        def timed_put_many(collection: str, rows: Iterable[VersionRow], *, contributor: str,
+                           scope: frozenset[str] | None = None, guard: WriteGuard | None = None) -> list[PutResult]:
             begin = time.perf_counter()
             try:
-                return put_many(collection, rows, contributor=contributor)
+                return put_many(collection, rows, contributor=contributor, scope=scope, guard=guard)
             finally:
                 in_store[0] += time.perf_counter() - begin
 

@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 import stix2
+from hypothesis import given
+from hypothesis import strategies as st
 
 from phalanx.stix import (
     Tlp,
@@ -116,3 +118,12 @@ def test_tlp1_markings_count_as_their_tlp2_levels() -> None:
     assert tlp_of(["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]) is Tlp.RED
     assert tlp_of(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]) is Tlp.CLEAR
     assert marking_ids([Tlp.RED]) == ("marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", Tlp.RED.value)
+
+
+@given(st.integers(min_value=-62135596800 * 10**6, max_value=253402300799999999))
+def test_every_timestamp_formats_and_parses_back(micros: int) -> None:
+    """Years 0001-9999, before and after 1970: four-digit years, microseconds, and the same instant back."""
+    from phalanx.stix._timestamps import TIMESTAMP_RE
+
+    text = format_micros(micros)
+    assert TIMESTAMP_RE.fullmatch(text) and parse_micros(text) == micros

@@ -162,10 +162,11 @@ def test_post_caps_the_body(world: World) -> None:
 
 
 def test_post_needs_a_contributing_member(world: World, client: TestClient) -> None:
-    for org_id, role in ((world.globex.id, Role.READER), (world.outsider.id, Role.CONTRIBUTOR)):
+    """A member reader may not share (403); to an outsider the collection does not exist (404, like TAXII)."""
+    for org_id, role, status in ((world.globex.id, Role.READER, 403), (world.outsider.id, Role.CONTRIBUTOR, 404)):
         response = client.post("/api/v1/collections/isac/objects", content=bundle(INDICATOR),
                                headers=key_for(world, org_id, role))
-        assert response.status_code == 403
+        assert response.status_code == status
     assert world.node.backend.store.stats().versions == 0
 
 

@@ -6,7 +6,7 @@ __all__ = ["collection", "community", "key", "org", "user"]
 
 import click
 
-from ..identity import Collection, Role
+from ..identity import MAX_KEY_DAYS, Collection, Role
 from ..stix import format_micros
 from ._base import PhalanxGroup, State, echo_json, pass_state
 
@@ -166,7 +166,7 @@ def key() -> None:
 @click.option("--role", type=click.Choice(_ROLES), default=None,
               help="What the key may do (default: the user's role, or contributor). Never more than the user's.")
 @click.option("--label", default="", help="A note saying what the key is for.")
-@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True, max=MAX_KEY_DAYS), default=None,
               help="Expire the key after this many days (default: never).")
 @pass_state
 def key_create(state: State, organization: str | None, username: str | None, role: str | None, label: str,

@@ -8,15 +8,17 @@
 
 from ._directory import Directory
 from ._factory import InvalidName, new_collection, new_community, new_organization, new_user
-from ._keys import Actor, authenticate, issue_api_key
+from ._keys import MAX_KEY_DAYS, Actor, InvalidExpiry, authenticate, issue_api_key
 from ._model import ApiKeyRecord, Collection, Community, Organization, Role, User
 
 __all__ = [
+    "MAX_KEY_DAYS",
     "Actor",
     "ApiKeyRecord",
     "Collection",
     "Community",
     "Directory",
+    "InvalidExpiry",
     "InvalidName",
     "Organization",
     "Role",

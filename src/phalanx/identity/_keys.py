@@ -7,7 +7,7 @@ secret is 256 random bits, not a password a person chose.
 
 from __future__ import annotations
 
-__all__ = ["Actor", "authenticate", "issue_api_key"]
+__all__ = ["MAX_KEY_DAYS", "Actor", "InvalidExpiry", "authenticate", "issue_api_key"]
 
 import hashlib
 import hmac
@@ -15,9 +15,19 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from ..errors import AuthenticationError, NotFound
+from ..errors import AuthenticationError, Error, NotFound
 from ._directory import Directory
 from ._model import ApiKeyRecord, Role
+
+MAX_KEY_DAYS = 36_525
+"""The longest a key may be made to last: a hundred years (a key that never expires is made without a limit)."""
+
+
+class InvalidExpiry(Error):
+    """A key's lifetime is not a positive number of days, or longer than a hundred years."""
+
+    hint = f"Give the number of days the key should last, more than 0 and at most {MAX_KEY_DAYS}, or none."
+
 
 _KEY_RE = re.compile(r"^phx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 

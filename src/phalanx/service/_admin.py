@@ -13,11 +13,13 @@ from dataclasses import replace
 
 from ..errors import Conflict, NotFound, PermissionDenied
 from ..identity import (
+    MAX_KEY_DAYS,
     Actor,
     ApiKeyRecord,
     Collection,
     Community,
     Directory,
+    InvalidExpiry,
     Organization,
     Role,
     User,
@@ -146,6 +148,8 @@ class Admin:
             role = Role.CONTRIBUTOR
         if role is Role.ANONYMOUS:
             raise PermissionDenied("'anonymous' is the role of callers without credentials; no key has it")
+        if expires_days is not None and not 0 < expires_days <= MAX_KEY_DAYS:
+            raise InvalidExpiry(f"a key cannot be made to last {expires_days} days")
         if by is not None:
             require(may_manage_key(by, org_id=org_id, role=role))
             if user is not None:  # a key acts as its person: one an actor could not be, it may not make

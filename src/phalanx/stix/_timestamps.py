@@ -11,7 +11,7 @@ __all__ = ["TIMESTAMP_RE", "format_micros", "now_micros", "parse_micros"]
 import functools
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 TIMESTAMP_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z"
@@ -45,11 +45,18 @@ def parse_micros(text: str) -> int:
     return ((days * 86400 + h * 3600 + m * 60 + sec) * 1_000_000) + extra
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def format_micros(micros: int) -> str:
-    """The STIX form of a microsecond timestamp, with microsecond precision: 2024-01-31T12:00:00.000000Z."""
+    """The STIX form of a microsecond timestamp, with microsecond precision: 2024-01-31T12:00:00.000000Z. Years
+    are written with four digits (0001 to 9999); ``ValueError`` outside them."""
     seconds, rest = divmod(micros, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:06d}Z"
+    try:
+        m = _EPOCH + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{micros} microseconds is outside the years 0001-9999") from None
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{rest:06d}Z"
 
 
 def now_micros() -> int:

@@ -6,7 +6,7 @@
 Every endpoint of the specification, with the sharing policy applied by the service layer; see docs/taxii.md.
 """
 
-from ._app import ROOT, create_taxii_app
+from ._app import ROOT, allowed_methods, create_taxii_app, error_response, no_taxii_endpoint
 from ._media import STIX, TAXII
 
-__all__ = ["ROOT", "STIX", "TAXII", "create_taxii_app"]
+__all__ = ["ROOT", "STIX", "TAXII", "allowed_methods", "create_taxii_app", "error_response", "no_taxii_endpoint"]

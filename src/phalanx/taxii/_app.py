@@ -17,7 +17,7 @@ may not see a collection or an object, it does not exist.
 
 from __future__ import annotations
 
-__all__ = ["ROOT", "create_taxii_app"]
+__all__ = ["ROOT", "allowed_methods", "create_taxii_app", "error_response", "no_taxii_endpoint"]
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -77,6 +77,17 @@ def error_response(exc: Error) -> Response:
         _LOG.error("TAXII request failed: %s", exc.message)
     headers = {"WWW-Authenticate": CHALLENGE} if code == 401 else None
     return taxii_response(render.error_message(type(exc).__name__, exc.message, code, exc.hint), code, headers)
+
+
+def allowed_methods(exc: Exception) -> dict[str, str]:
+    """The Allow header Starlette put on a 405 (RFC 9110 requires it on every 405)."""
+    headers = getattr(exc, "headers", None) or {}
+    return {"Allow": headers["Allow"]} if "Allow" in headers else {}
+
+
+def no_taxii_endpoint(path: str) -> Response:
+    return error_response(NotFound(f"no TAXII endpoint {path}",
+                                   hint="Start at the discovery endpoint, /taxii2/ (see docs/taxii.md)."))
 
 
 def _no_object(object_id: str, access: CollectionAccess) -> NotFound:
@@ -244,11 +255,12 @@ def create_taxii_app(node: Node) -> Starlette:
         return taxii_response(render.versions(page), headers=_date_headers(page))
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return error_response(NotFound(f"no TAXII endpoint {request.url.path}",
-                                       hint="Start at the discovery endpoint, /taxii2/ (see docs/taxii.md)."))
+        return no_taxii_endpoint(request.url.path)
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+        response = error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+        response.headers.update(allowed_methods(exc))
+        return response
 
     routes = []
     for path, handler, methods, name in (

@@ -2,6 +2,7 @@
 mounted at /taxii2 (``phalanx.taxii``).
 
     GET /health                                   liveness and version; no key needed
+    GET /openapi.json                             the OpenAPI 3.1 description of this API; no key needed
     GET /api/v1/collections                       the collections the caller may read
     GET /api/v1/collections/{ref}/objects         a page of objects (filters: type, id, version,
                                                   spec_version, added_after, limit, next)
@@ -16,6 +17,7 @@ from __future__ import annotations
 __all__ = ["create_app"]
 
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -32,8 +34,8 @@ from ..identity import Actor, ApiKeyRecord, Role
 from ..service import Node
 from ..stix import format_micros, parse_document
 from ..stix._json import dumps
-from ..taxii import create_taxii_app
-from ._params import InvalidParameter, query_from_params
+from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
+from ._params import POST_OBJECTS, InvalidParameter, allow_only, query_from_params
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -92,6 +94,7 @@ def _key_json(record: ApiKeyRecord) -> dict[str, Any]:
 
 def create_app(node: Node) -> Starlette:
     """The ASGI app over ``node`` (the caller owns the node and closes it)."""
+    description = resources.files(__package__).joinpath("openapi.json").read_bytes()
 
     async def actor_of(request: Request) -> Actor:
         key = credentials(request.headers.get("authorization"))
@@ -111,7 +114,11 @@ def create_app(node: Node) -> Starlette:
     async def health(request: Request) -> Response:
         return _json({"status": "ok", "version": __version__})
 
+    async def openapi(request: Request) -> Response:
+        return Response(description, media_type="application/json")
+
     async def collections(request: Request, actor: Actor) -> Response:
+        allow_only(request.query_params, ())
         visible = await run_in_threadpool(node.reader.collections, actor)
         return _json({"collections": [
             {"id": a.collection.id, "title": a.collection.title, "description": a.collection.description,
@@ -120,9 +127,11 @@ def create_app(node: Node) -> Starlette:
         ]})
 
     async def add_objects(request: Request, actor: Actor) -> Response:
+        allow_only(request.query_params, POST_OBJECTS)
         tolerant = _flag(request.query_params.get("tolerant"))
         organizations, people = _list(request, "recipients"), _list(request, "people")
-        sharing = await run_in_threadpool(node.ingest.authorize, actor, request.path_params["ref"],
+        access = await run_in_threadpool(node.reader.collection, actor, request.path_params["ref"])
+        sharing = await run_in_threadpool(node.ingest.authorize, actor, access.collection.id,
                                           organizations=organizations, people=people, tolerant=tolerant)
         body = await read_body(request, node.settings.max_document_bytes)
         parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(tolerant),
@@ -154,6 +163,7 @@ def create_app(node: Node) -> Starlette:
         return Response(body + b"}", media_type="application/json")
 
     async def keys(request: Request, actor: Actor) -> Response:
+        allow_only(request.query_params, ())
         if request.method == "POST":
             wanted = await _json_body(request)
             role = wanted.get("role")
@@ -174,20 +184,26 @@ def create_app(node: Node) -> Starlette:
         return _json({"keys": [_key_json(r) for r in records]})
 
     async def revoke_key(request: Request, actor: Actor) -> Response:
+        allow_only(request.query_params, ())
         record, now = await run_in_threadpool(
             lambda: node.admin.revoke_key(request.path_params["key_id"], by=actor))
         return _json({**_key_json(record), "revoked_now": now})
 
     async def not_found(request: Request, exc: Exception) -> Response:
+        if request.url.path == "/taxii2" or request.url.path.startswith("/taxii2/"):
+            return no_taxii_endpoint(request.url.path)  # a path the mount's pattern does not match (a newline)
         return _json({"title": "NotFound", "description": f"no endpoint {request.method} {request.url.path}",
                       "hint": "See docs/api.md for the endpoints."}, 404)
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _json({"title": "MethodNotAllowed", "description": f"{request.method} is not allowed here",
-                      "hint": "See docs/api.md for the methods of each endpoint."}, 405)
+        response = _json({"title": "MethodNotAllowed", "description": f"{request.method} is not allowed here",
+                          "hint": "See docs/api.md for the methods of each endpoint."}, 405)
+        response.headers.update(allowed_methods(exc))
+        return response
 
     return Starlette(exception_handlers={404: not_found, 405: not_allowed}, routes=[
         Route("/health", health),
+        Route("/openapi.json", openapi),
         Route("/api/v1/collections", guarded(collections)),
         Route("/api/v1/collections/{ref}/objects", guarded(objects), methods=["GET", "POST"]),
         Route("/api/v1/keys", guarded(keys), methods=["GET", "POST"]),
