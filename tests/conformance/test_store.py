@@ -638,3 +638,21 @@ def test_deleting_a_revoked_version_lifts_the_revocation_with_it(backend: Backen
     store.delete("c", oid, versions=(2,))
     assert not store.is_revoked(oid)
     assert statuses(store, "c", [row("indicator", 1, 3)]) == ["added"]
+
+
+def test_scopes_beyond_the_inline_limit_are_looked_up_by_subquery(backend: Backend,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQL stores write the scope keys a reader's principals reach into the query, or (past a limit) a
+    subquery: both say the same."""
+    from phalanx.store._sql import _objects
+
+    store = backend.store
+    for n in range(4):
+        store.put_many("c1", [_leveled(n, 4)], contributor="identity--b", scope=frozenset({f"o:x{n}", "o:x"}))
+    store.put_many("c1", [_leveled(9, 4)], contributor="identity--b", scope=frozenset({"o:y"}))
+    named = Visibility(grants=(Grant((4,), ScopeTest.LISTED, ("o:x",)),))
+    either = Visibility(grants=(Grant((4,), ScopeTest.UNSCOPED_OR_LISTED, ("o:y", "o:x3")),))
+    inline = [_ids(store.query(Query(collection="c1", visibility=v))) for v in (named, either)]
+    monkeypatch.setattr(_objects, "_INLINE_SCOPES", 1)
+    assert [_ids(store.query(Query(collection="c1", visibility=v))) for v in (named, either)] == inline
+    assert inline == [[0, 1, 2, 3], [3, 9]]

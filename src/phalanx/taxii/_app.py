@@ -37,7 +37,7 @@ from ..errors import (
     PermissionDenied,
 )
 from ..identity import Actor, Role
-from ..service import CollectionAccess, Node
+from ..service import CollectionAccess, Node, Sharing, StatusView
 from ..stix import format_micros, parse_document
 from ..stix._json import dumps
 from ..store import Page, Query, VersionFilter
@@ -49,7 +49,8 @@ ROOT = "api"
 """The one API root's name: /taxii2/api/."""
 _LOG = logging.getLogger("phalanx.taxii")
 _DEFAULT_LIMIT = 100
-Handler = Callable[[Request, Actor], Awaitable[Response]]
+Handler = Callable[[Request, str | None], Awaitable[Response]]
+"""A handler: the request, and the API key it carries (None: an anonymous caller)."""
 
 
 class MethodNotAllowed(Error):
@@ -109,17 +110,15 @@ def create_taxii_app(node: Node) -> Starlette:
     settings = node.settings
     page_size = min(_DEFAULT_LIMIT, settings.page_size_max)
 
-    async def actor_of(request: Request) -> Actor:
-        key = credentials(request.headers.get("authorization"))
-        if key is None:
-            return Actor("", Role.ANONYMOUS)
-        return await run_in_threadpool(node.admin.authenticate, key)
+    def who(key: str | None) -> Actor:
+        """The caller behind a key (None: anonymous)."""
+        return Actor("", Role.ANONYMOUS) if key is None else node.admin.authenticate(key)
 
     def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
                 check_accept(request.headers.get("accept"))
-                return await handler(request, await actor_of(request))
+                return await handler(request, credentials(request.headers.get("authorization")))
             except Error as exc:
                 return error_response(exc)
 
@@ -128,22 +127,25 @@ def create_taxii_app(node: Node) -> Starlette:
     def root_url(request: Request) -> str:
         return str(request.url_for("api_root"))
 
-    def need_credentials(actor: Actor, what: str) -> AuthenticationError:
+    def need_credentials(what: str) -> AuthenticationError:
         return AuthenticationError(f"{what} needs credentials")
 
-    async def usable(actor: Actor, cid: str) -> CollectionAccess:
+    # Each handler does its service work in one call on a worker thread (a hop costs more than the work of a
+    # small request); these helpers run there.
+
+    def usable(actor: Actor, cid: str) -> CollectionAccess:
         """The collection, if the caller may use it; an anonymous caller is asked for credentials instead of
         being told whether it exists."""
         try:
-            return await run_in_threadpool(node.reader.collection, actor, cid)
+            return node.reader.collection(actor, cid)
         except NotFound:
             if actor.role is Role.ANONYMOUS:
-                raise need_credentials(actor, "this collection") from None
+                raise need_credentials("this collection") from None
             raise
 
-    async def any_public(actor: Actor) -> None:
-        if actor.role is Role.ANONYMOUS and not await run_in_threadpool(node.reader.collections, actor):
-            raise need_credentials(actor, "this server")
+    def any_public(actor: Actor) -> None:
+        if actor.role is Role.ANONYMOUS and not node.reader.collections(actor):
+            raise need_credentials("this server")
 
     def query_of(collection_id: str, f: params.Filters, **fixed: Any) -> Query:
         """The store query for these filters; ``fixed`` replaces what the endpoint decides itself."""
@@ -152,104 +154,115 @@ def create_taxii_app(node: Node) -> Starlette:
         return Query(collection=collection_id, spec_versions=f.spec_versions, added_after=f.added_after,
                      limit=limit, cursor=f.next, **wanted)
 
-    async def read(actor: Actor, query: Query) -> Page:
+    def read(key: str | None, cid: str, f: params.Filters, **fixed: Any) -> tuple[CollectionAccess, Page]:
+        """One page of a collection as the caller may see it."""
+        actor = who(key)
+        access = usable(actor, cid)
         try:
-            return await run_in_threadpool(node.reader.page, actor, query)
+            return access, node.reader.page(actor, query_of(access.collection.id, f, **fixed))
         except (NotFound, PermissionDenied):
             if actor.role is Role.ANONYMOUS:
-                raise need_credentials(actor, "this collection") from None
+                raise need_credentials("this collection") from None
             raise
 
     # discovery and the API root -----------------------------------------------------------------------
 
-    async def discovery(request: Request, actor: Actor) -> Response:
+    async def discovery(request: Request, key: str | None) -> Response:
         params.filters(request.query_params, ())
-        await any_public(actor)
+        await run_in_threadpool(lambda: any_public(who(key)))
         return taxii_response(render.discovery(root_url(request)))
 
-    async def api_root(request: Request, actor: Actor) -> Response:
+    async def api_root(request: Request, key: str | None) -> Response:
         params.filters(request.query_params, ())
-        await any_public(actor)
+        await run_in_threadpool(lambda: any_public(who(key)))
         return taxii_response(render.api_root(settings.max_document_bytes))
 
-    async def status(request: Request, actor: Actor) -> Response:
+    async def status(request: Request, key: str | None) -> Response:
         params.filters(request.query_params, ())
-        if actor.role is Role.ANONYMOUS:
-            raise need_credentials(actor, "a status")
-        view = await run_in_threadpool(node.submissions.status, actor, request.path_params["status_id"])
+        if key is None:
+            raise need_credentials("a status")
+        view = await run_in_threadpool(lambda: node.submissions.status(who(key), request.path_params["status_id"]))
         return taxii_response(render.status(view))
 
     # collections ---------------------------------------------------------------------------------------
 
-    async def collections(request: Request, actor: Actor) -> Response:
+    async def collections(request: Request, key: str | None) -> Response:
         params.filters(request.query_params, ())
-        found = await run_in_threadpool(node.reader.collections, actor)
-        if actor.role is Role.ANONYMOUS and not found:
-            raise need_credentials(actor, "this server")
+        found = await run_in_threadpool(lambda: node.reader.collections(who(key)))
+        if key is None and not found:
+            raise need_credentials("this server")
         return taxii_response({"collections": [render.collection(a) for a in found]} if found else {})
 
-    async def collection(request: Request, actor: Actor) -> Response:
+    async def collection(request: Request, key: str | None) -> Response:
         params.filters(request.query_params, ())
-        return taxii_response(render.collection(await usable(actor, request.path_params["id"])))
+        access = await run_in_threadpool(lambda: usable(who(key), request.path_params["id"]))
+        return taxii_response(render.collection(access))
 
-    async def manifest(request: Request, actor: Actor) -> Response:
+    async def manifest(request: Request, key: str | None) -> Response:
         f = params.filters(request.query_params, params.OBJECTS)
-        access = await usable(actor, request.path_params["id"])
-        page = await read(actor, query_of(access.collection.id, f))
+        _, page = await run_in_threadpool(read, key, request.path_params["id"], f)
         return taxii_response(render.manifest(page), headers=_date_headers(page))
 
     # objects -------------------------------------------------------------------------------------------
 
-    async def objects(request: Request, actor: Actor) -> Response:
+    async def objects(request: Request, key: str | None) -> Response:
         if request.method == "POST":
-            return await add_objects(request, actor)
+            return await add_objects(request, key)
         if request.method == "DELETE":
             f = params.filters(request.query_params, params.DELETE_MANY, default_version=VersionFilter.ALL)
             if not f.ids:
                 raise params.InvalidParameter("DELETE on objects/ needs match[id]: the objects to delete")
-            return await delete(request, actor, f, f.ids)
+            return await delete(request, key, f, f.ids)
         f = params.filters(request.query_params, params.OBJECTS)
-        access = await usable(actor, request.path_params["id"])
-        page = await read(actor, query_of(access.collection.id, f))
+        _, page = await run_in_threadpool(read, key, request.path_params["id"], f)
         return taxii_response(render.envelope(page), headers=_date_headers(page))
 
-    async def add_objects(request: Request, actor: Actor) -> Response:
+    async def add_objects(request: Request, key: str | None) -> Response:
         check_content_type(request.headers.get("content-type"))
         f = params.filters(request.query_params, params.POST)
-        if actor.role is Role.ANONYMOUS:
-            raise need_credentials(actor, "sharing objects")
-        access = await usable(actor, request.path_params["id"])
-        sharing = await run_in_threadpool(node.ingest.authorize, actor, access.collection.id,
-                                          organizations=f.organizations, people=f.people)
-        body = await read_body(request, settings.max_document_bytes)
-        parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(None),
-                                         limits=node.ingest.limits(), envelope=True)
-        view = await run_in_threadpool(node.submissions.submit, sharing, parsed)
-        return taxii_response(render.status(view), 202)
+        if key is None:
+            raise need_credentials("sharing objects")
 
-    async def delete(request: Request, actor: Actor, f: params.Filters, ids: tuple[str, ...]) -> Response:
-        access = await usable(actor, request.path_params["id"])
-        await run_in_threadpool(lambda: node.deletion.delete(actor, access.collection.id, ids, versions=f.versions,
-                                                             spec_versions=f.spec_versions))
+        def authorize() -> Sharing:  # before the body is read: nobody makes the node read what it would refuse
+            actor = who(key)
+            access = usable(actor, request.path_params["id"])
+            return node.ingest.authorize(actor, access.collection.id, organizations=f.organizations,
+                                         people=f.people)
+
+        sharing = await run_in_threadpool(authorize)
+        body = await read_body(request, settings.max_document_bytes)
+
+        def submit() -> StatusView:
+            parsed = parse_document(body, mode=node.ingest.mode(None), limits=node.ingest.limits(), envelope=True)
+            return node.submissions.submit(sharing, parsed)
+
+        return taxii_response(render.status(await run_in_threadpool(submit)), 202)
+
+    async def delete(request: Request, key: str | None, f: params.Filters, ids: tuple[str, ...]) -> Response:
+        def work() -> None:
+            actor = who(key)
+            access = usable(actor, request.path_params["id"])
+            node.deletion.delete(actor, access.collection.id, ids, versions=f.versions, spec_versions=f.spec_versions)
+
+        await run_in_threadpool(work)
         return taxii_response(b"", 200)
 
-    async def object_(request: Request, actor: Actor) -> Response:
+    async def object_(request: Request, key: str | None) -> Response:
         object_id = request.path_params["object_id"]
         if request.method == "DELETE":
             f = params.filters(request.query_params, params.DELETE, default_version=VersionFilter.ALL)
-            return await delete(request, actor, f, (object_id,))
+            return await delete(request, key, f, (object_id,))
         f = params.filters(request.query_params, params.OBJECT)
-        access = await usable(actor, request.path_params["id"])
-        page = await read(actor, query_of(access.collection.id, f, ids=(object_id,)))
+        access, page = await run_in_threadpool(read, key, request.path_params["id"], f, ids=(object_id,))
         if not page.items and not f.next:
             raise _no_object(object_id, access)
         return taxii_response(render.envelope(page), headers=_date_headers(page))
 
-    async def versions(request: Request, actor: Actor) -> Response:
+    async def versions(request: Request, key: str | None) -> Response:
         object_id = request.path_params["object_id"]
         f = params.filters(request.query_params, params.VERSIONS)
-        access = await usable(actor, request.path_params["id"])
-        page = await read(actor, query_of(access.collection.id, f, ids=(object_id,), versions=(VersionFilter.ALL,)))
+        access, page = await run_in_threadpool(read, key, request.path_params["id"], f, ids=(object_id,),
+                                               versions=(VersionFilter.ALL,))
         if not page.items and not f.next:
             raise _no_object(object_id, access)
         return taxii_response(render.versions(page), headers=_date_headers(page))
