@@ -81,6 +81,7 @@ def test_serves_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
     server = subprocess.Popen([sys.executable, "-m", "phalanx", "--home", str(home), "serve", "--port", str(port)],
                               stdout=log, stderr=subprocess.STDOUT, env=env)
     context = ssl.create_default_context(cafile=str(cert))
+    left_open: list[urllib.error.HTTPError] = []
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -93,9 +94,19 @@ def test_serves_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the server did not start within 30 s"
                 time.sleep(0.2)
         assert "https://" in (tmp_path / "serve.log").read_text()
+        # TAXII 2.1 over the same TLS: the discovery answers (401 without credentials, as a TAXII error). The
+        # answer is left unclosed: a kept-alive TLS connection must not stop the server from stopping (below).
+        taxii = urllib.request.Request(f"https://127.0.0.1:{port}/taxii2/",
+                                       headers={"Accept": "application/taxii+json;version=2.1"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(taxii, context=context, timeout=5)
+        left_open.append(refused.value)
+        assert refused.value.code == 401 and refused.value.headers["Content-Type"].startswith("application/taxii")
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)  # plain HTTP is not spoken
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+        for response in left_open:
+            response.close()

@@ -7,6 +7,7 @@ __all__ = ["init", "serve"]
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,7 @@ from ..store import redact_url
 from ._base import State, pass_state
 
 _DEMO_KEYS = "demo-keys.txt"
+_GRACE_SECONDS = 5
 
 
 @click.command()
@@ -103,7 +105,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     with state.node() as node:
         settings = node.settings
-        ssl: dict[str, str] = {}
+        ssl: dict[str, Any] = {}
         if settings.tls_cert or settings.tls_key:
             if not (settings.tls_cert and settings.tls_key):
                 raise ConfigError("TLS needs both tls_cert and tls_key")
@@ -113,4 +115,8 @@ def serve(state: State, host: str | None, port: int | None) -> None:
         _check_free(bind_host, bind_port)
         scheme = "https" if ssl else "http"
         click.echo(f"Phalanx serving on {scheme}://{bind_host}:{bind_port} (Ctrl-C stops)")
-        uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning", **ssl)  # type: ignore[arg-type]
+        # On SIGTERM or Ctrl-C, requests in flight get a few seconds to finish; connections that stay open (a
+        # kept-alive TLS connection whose client does not close it would otherwise hold the server for ever)
+        # are then closed. Background submissions are finished before the node closes.
+        uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning",
+                    timeout_graceful_shutdown=_GRACE_SECONDS, **ssl)
