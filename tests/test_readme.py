@@ -42,9 +42,9 @@ def test_every_tour_command_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         if "KEY_ID" in args:
             listing = runner.invoke(cli, ["--home", str(home), "key", "list"]).output
             args[args.index("KEY_ID")] = listing.split()[0]
-        if "KEY" in args:  # "take a key from .phalanx/demo-keys.txt": a member that is not the RED object's source
+        if "$KEY" in args:  # "take a key from .phalanx/demo-keys.txt": a member that is not the RED object's source
             keys = (home / "demo-keys.txt").read_text(encoding="utf-8")
-            args[args.index("KEY")] = re.findall(r"Contoso Water Utility\s+reader\s+(phx_\S+)", keys)[0]
+            args[args.index("$KEY")] = re.findall(r"Contoso Water Utility\s+reader\s+(phx_\S+)", keys)[0]
         args = [str(tmp_path / a) if a.endswith(".json") and a.startswith(("intel", "mine")) else a for a in args]
         result = runner.invoke(cli, ["--home", str(home), *args])
         assert result.exit_code == 0, f"{line}\n{result.output}{result.stderr}"
@@ -71,7 +71,8 @@ def test_the_readme_taxii_client_example_runs_against_the_demo(tmp_path: Path, c
         keys, _ = load_demo(node)
         with serving(node) as url:
             code = snippet.replace("http://127.0.0.1:8800", url)
-            exec(compile(code, "README.md", "exec"), {"KEY": keys[0].key})
+            assert 'KEY = "phx_..."' in code  # the reader pastes a key there; so does the test
+            exec(compile(code.replace('KEY = "phx_..."', f'KEY = "{keys[0].key}"'), "README.md", "exec"), {})
     finally:
         node.close()
     printed = capsys.readouterr().out.splitlines()

@@ -7,7 +7,7 @@ caller, who may read public collections only.
 
 from __future__ import annotations
 
-__all__ = ["CHALLENGE", "credentials", "read_body", "status_of"]
+__all__ = ["CHALLENGE", "credentials", "flag", "read_body", "status_of"]
 
 import base64
 import binascii
@@ -73,3 +73,15 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise InputTooLarge(f"the request body exceeds the limit of {limit} bytes")
     return bytes(body)
+
+
+def flag(value: str | None, name: str) -> bool | None:
+    """A yes/no URL parameter: true/false, 1/0, yes/no in any case (None: not given). ``ValueError`` with what
+    to send, else; the edge turns it into its own error."""
+    if value is None:
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ValueError(f"{name}={value!r} must be true or false")

@@ -163,7 +163,7 @@ class InvalidRecipients(Error):
     """The recipients named for shared objects do not exist, or do not belong to the collection's community."""
 
     hint = ("Name organizations (names or ids) and people (usernames) of the community the collection belongs "
-            "to: 'phalanx community list' and 'phalanx user list' show them.")
+            "to; the hub's operator can list them.")
 
 
 class NotFound(Error):

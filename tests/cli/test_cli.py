@@ -209,3 +209,19 @@ def test_serve_on_a_busy_port_says_so_before_claiming_to_serve(node_home: Path) 
         result = run(node_home, "serve", "--port", str(port), ok=False)
     assert result.exit_code == 1
     assert "serving" not in result.stdout and "PHALANX_PORT" in result.stderr
+
+
+def test_show_refused_zero_lists_every_refusal(node_home: Path, tmp_path: Path) -> None:
+    """More than the thousand refusals a summary keeps by default: --show-refused 0 lists them all, and the
+    tolerant hint counts them all."""
+    lines = [json.dumps(dict(INDICATOR, id=f"indicator--00000000-0000-4000-8000-{n:012d}", x_custom=1))
+             for n in range(1203)]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(node_home, "import", "--org", "ACME CERT", "--show-refused", "0", str(feed), ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.count("  refused #") == 1203 and "more refused" not in result.stderr
+    assert "1203 of the refusals are custom content" in result.stderr
+    short = run(node_home, "import", "--org", "ACME CERT", str(feed), ok=False)
+    assert short.stderr.count("  refused #") == 20 and "and 1183 more refused" in short.stderr
+    assert "1000 of the first 1000 refusals" in short.stderr

@@ -488,3 +488,12 @@ def _actor(org: str) -> Any:
     from phalanx.identity import Actor
 
     return Actor(org, Role.CONTRIBUTOR)
+
+
+def test_a_post_may_ask_for_tolerant_validation(world: World, client: TestClient) -> None:
+    member = caller(world, client, world.acme.id)
+    path = f"{ROOT}/collections/{collection_id(world)}/objects/"
+    custom = indicator(1, x_acme_score=7)
+    assert member.post(path, [custom]).json()["failures"][0]["message"].startswith("invalid STIX")
+    assert member.post(path, [custom], tolerant="true").json()["successes"][0]["message"] == "added"
+    assert member.post(path, [custom], tolerant="maybe").status_code == 400

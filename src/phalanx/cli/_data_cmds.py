@@ -58,7 +58,8 @@ def _report_refusals(summary: IngestSummary, limit: int, tolerant: bool) -> None
         click.echo(f"  ... and {hidden} more refused (--show-refused 0 lists them all)", err=True)
     custom = sum(any(rule in r.detail for rule in _TOLERANT_RULES) for r in summary.refusals)
     if custom and not tolerant:
-        click.echo(f"  hint: {custom} of the refusals are custom content or STIX 2.0; if you trust this feed, "
+        counted = "the" if len(summary.refusals) == summary.refused else f"the first {len(summary.refusals)}"
+        click.echo(f"  hint: {custom} of {counted} refusals are custom content or STIX 2.0; if you trust this feed, "
                    "import it with --tolerant", err=True)
 
 
@@ -98,7 +99,8 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
         mode = Mode.TOLERANT if tolerant else Mode.STRICT
         for path in files:
             try:
-                summary = _import_file(node, sharing, path, mode, log_batches)
+                summary = _import_file(node, sharing, path, mode, log_batches,
+                                       None if show_refused == 0 else max(show_refused, 1000))
             except Error as exc:
                 click.echo(f"error: {path}: {exc.message}", err=True)
                 click.echo(f"  what to do: {exc.hint}", err=True)
@@ -115,9 +117,10 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
-def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool) -> IngestSummary:
+def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool, keep: int | None
+                 ) -> IngestSummary:
     try:
-        return _read_and_ingest(node, sharing, path, mode, log_batches)
+        return _read_and_ingest(node, sharing, path, mode, log_batches, keep)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableInput(
             f"cannot read the file: {exc}",
@@ -125,7 +128,8 @@ def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batch
         ) from exc
 
 
-def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool) -> IngestSummary:
+def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool, keep: int | None
+                     ) -> IngestSummary:
     limits = node.ingest.limits()
     show_bar = sys.stderr.isatty() and not log_batches
 
@@ -146,17 +150,17 @@ def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_b
             else:
                 parsed = iter_jsonl(lines, mode=mode, limits=limits)
             if not show_bar or size < 4 * 1024 * 1024:
-                return node.ingest.stream_shared(sharing, parsed, on_batch=log_batch)
+                return node.ingest.stream_shared(sharing, parsed, on_batch=log_batch, keep_refusals=keep)
             with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
-                return node.ingest.stream_shared(sharing, parsed,
+                return node.ingest.stream_shared(sharing, parsed, keep_refusals=keep,
                                                  on_batch=lambda summary, last: bar.update(lines.read - bar.pos))
     with _open(path) as stream:
         data = stream.read(limits.max_bytes + 1)
     items = parse_document(data, mode=mode, limits=limits)
     if not show_bar or len(items) < 10 * node.settings.batch_size:
-        return node.ingest.stream_shared(sharing, items, on_batch=log_batch)
+        return node.ingest.stream_shared(sharing, items, on_batch=log_batch, keep_refusals=keep)
     with click.progressbar(length=len(items), label=path.name, file=sys.stderr) as bar:
-        return node.ingest.stream_shared(sharing, items,
+        return node.ingest.stream_shared(sharing, items, keep_refusals=keep,
                                          on_batch=lambda summary, last: bar.update(last + 1 - bar.pos))
 
 

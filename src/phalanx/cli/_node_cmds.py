@@ -98,7 +98,7 @@ def _check_free(host: str, port: int) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: setting port, 8800).")
 @pass_state
 def serve(state: State, host: str | None, port: int | None) -> None:
-    """Run the HTTP server: /health and the JSON API (see docs/api.md)."""
+    """Run the HTTP server: TAXII 2.1 at /taxii2/ (docs/taxii.md), /health, and the JSON API (docs/api.md)."""
     import uvicorn
 
     from ..web import create_app

@@ -75,7 +75,8 @@ def authenticate(directory: Directory, presented: str, *, now: int) -> Actor:
     """The actor behind ``presented``; raises ``AuthenticationError`` saying why it is refused."""
     match = _KEY_RE.match(presented.strip())
     if match is None:
-        raise AuthenticationError("the API key is malformed (expected phx_<id>_<secret>)")
+        raise AuthenticationError("the API key is malformed (expected phx_<id>_<secret>)",
+                                  hint="Use a whole key as 'phalanx key create' printed it: phx_<id>_<secret>.")
     key_id, secret = match.groups()
     try:
         record = directory.get_api_key(key_id)

@@ -34,12 +34,11 @@ def check_recipients(recipients: Recipients, *, community: str, members: Members
     organization)."""
     for org in recipients.organizations:
         if org.id not in members:
-            return Decision(False, f"recipient {org.name!r} is not a member of community {community!r}",
-                            "Name organizations of the community ('phalanx community list' shows them).")
+            return Decision(False, f"recipient {org.name!r} is not a member of community {community!r}")
     for person in recipients.people:
         if person.org_id not in members:
-            return Decision(False, f"recipient {person.username!r} does not belong to a member organization of "
-                            f"community {community!r}", "Name people of the community's organizations.")
+            return Decision(False, f"recipient {person.username!r} is not of a member organization of community "
+                            f"{community!r}")
     return Decision(True, "every recipient belongs to the community")
 
 
@@ -54,11 +53,16 @@ def principals(recipients: Recipients) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def scope_notes(level: Tlp, recipients: Recipients) -> list[str]:
-    """Warnings for an object shared at ``level`` to ``recipients``."""
+def scope_notes(level: Tlp, recipients: Recipients, *, public: bool = False) -> list[str]:
+    """Warnings for an object shared at ``level`` to ``recipients``, into a public collection or not."""
+    notes = []
     if recipients and level in (Tlp.CLEAR, Tlp.GREEN):
-        return [f"{level.title} goes to every member of the community: the recipients you named do not narrow it"]
+        notes.append(f"{level.title} goes to every member of the community: the recipients you named do not "
+                     "narrow it")
     if not recipients and level is Tlp.RED:
-        return ["TLP:RED with no named recipients: only your organization can read it (name recipients to "
-                "share it)"]
-    return []
+        notes.append("TLP:RED with no named recipients: only your organization can read it (name recipients to "
+                     "share it)")
+    if public and level is not Tlp.CLEAR:
+        notes.append(f"the collection is public, but only its TLP:CLEAR objects are shown to readers without "
+                     f"credentials: this one is {level.title} (mark it TLP:CLEAR to publish it)")
+    return notes

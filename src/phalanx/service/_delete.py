@@ -36,7 +36,9 @@ class Deletion:
                           spec_versions=spec_versions, limit=self._LOOK)
             seen = self._reader.page(actor, query).items
             if not seen:
-                raise NotFound(f"no object {object_id} in collection {collection.title!r}")
+                raise NotFound(f"no object {object_id} in collection {collection.title!r}",
+                               hint="Check the object id (and match[version]): the collection's objects list what "
+                                    "you may see.")
             if owner is not None and not any(owner in (v.contributor, v.sharer) for v in seen):
                 raise _not_yours(object_id)
         done = []

@@ -88,8 +88,9 @@ class Ingest:
         members = set(self._directory.members(collection.community))
         require(may_write(actor, community=collection.community, members=members))
         recipients = Recipients(
-            tuple(self._recipient(self._directory.get_organization, ref, "organization") for ref in organizations),
-            tuple(self._recipient(self._directory.get_user, ref, "person") for ref in people),
+            tuple(self._recipient(self._directory.get_organization, ref, "organization", collection.community)
+                  for ref in organizations),
+            tuple(self._recipient(self._directory.get_user, ref, "person", collection.community) for ref in people),
         )
         decision = check_recipients(recipients, community=collection.community, members=members)
         if not decision.allowed:
@@ -99,11 +100,13 @@ class Ingest:
                        self.mode(tolerant) is Mode.STRICT)
 
     @staticmethod
-    def _recipient(get: Callable[[str], Any], ref: str, what: str) -> Any:
+    def _recipient(get: Callable[[str], Any], ref: str, what: str, community: str) -> Any:
         try:
             found: Organization | User = get(ref.strip())
         except NotFound:
-            raise InvalidRecipients(f"no {what} {ref!r} to name as a recipient") from None
+            # The answer check_recipients gives for one outside the community: which exist is nobody's business.
+            noun = "a member of" if what == "organization" else "of a member organization of"
+            raise InvalidRecipients(f"recipient {ref.strip()!r} is not {noun} community {community!r}") from None
         return found
 
     def document(self, actor: Actor, collection_ref: str, data: bytes | str, *, tolerant: bool | None = None,
@@ -137,9 +140,11 @@ class Ingest:
         return self.stream_shared(sharing, parsed, on_batch=on_batch)
 
     def stream_shared(self, sharing: Sharing, parsed: Iterable[Parsed], *,
-                      on_batch: Callable[[IngestSummary, int], None] | None = None) -> IngestSummary:
-        """``stream`` for an act of sharing already authorized."""
-        summary = IngestSummary()
+                      on_batch: Callable[[IngestSummary, int], None] | None = None,
+                      keep_refusals: int | None = 1000) -> IngestSummary:
+        """``stream`` for an act of sharing already authorized; the summary keeps the first ``keep_refusals``
+        refusals in full (None: all)."""
+        summary = IngestSummary(max_refusals_kept=keep_refusals)
 
         def finish(batch: list[tuple[int, Parsed]], rows: list[_Row], stored: Future[list[PutResult]]) -> None:
             _tally(sharing, summary, batch, rows, stored.result())
@@ -237,7 +242,10 @@ def _results(sharing: Sharing, batch: list[tuple[int, Parsed]], rows: list[_Row]
         if put is not None and put.accepted and isinstance(item, StixObject):
             warnings = tuple(str(w) for w in item.warnings)
             if put.status is not PutStatus.DUPLICATE:
-                warnings += tuple(scope_notes(_level(row), sharing.recipients))
+                warnings += tuple(scope_notes(_level(row), sharing.recipients, public=sharing.collection.public))
+            elif sharing.recipients:
+                warnings += ("already shared into this collection: it keeps the recipients it was first shared "
+                             "with (share a new version to change who receives it)",)
             results.append(ObjectResult(index, item.id, "accepted", put.status.value, put.version,
                                         put.date_added, warnings))
         else:

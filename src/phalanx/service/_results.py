@@ -32,7 +32,8 @@ class IngestSummary:
     refused: int = 0
     batches: int = 0
     refusals: list[ObjectResult] = field(default_factory=list)
-    max_refusals_kept: int = 1000
+    max_refusals_kept: int | None = 1000
+    """How many refusals to keep in full (None: all of them)."""
 
     def record(self, result: ObjectResult) -> None:
         if result.outcome == "accepted":
@@ -41,5 +42,5 @@ class IngestSummary:
                 self.added += 1
         else:
             self.refused += 1
-            if len(self.refusals) < self.max_refusals_kept:
+            if self.max_refusals_kept is None or len(self.refusals) < self.max_refusals_kept:
                 self.refusals.append(result)

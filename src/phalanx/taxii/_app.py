@@ -227,13 +227,14 @@ def create_taxii_app(node: Node) -> Starlette:
             actor = who(key)
             access = usable(actor, request.path_params["id"])
             return node.ingest.authorize(actor, access.collection.id, organizations=f.organizations,
-                                         people=f.people)
+                                         people=f.people, tolerant=f.tolerant)
 
         sharing = await run_in_threadpool(authorize)
         body = await read_body(request, settings.max_document_bytes)
 
         def submit() -> StatusView:
-            parsed = parse_document(body, mode=node.ingest.mode(None), limits=node.ingest.limits(), envelope=True)
+            parsed = parse_document(body, mode=node.ingest.mode(f.tolerant), limits=node.ingest.limits(),
+                                    envelope=True)
             return node.submissions.submit(sharing, parsed)
 
         return taxii_response(render.status(await run_in_threadpool(submit)), 202)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
 
+from .._http import flag
 from ..errors import Error
 from ..stix import is_identifier, parse_micros
 from ..store import VersionFilter
@@ -39,6 +40,8 @@ class Filters:
     """Recipients named on a POST (Phalanx's own parameter ``recipients``)."""
     people: tuple[str, ...] = ()
     """People named on a POST (Phalanx's own parameter ``people``)."""
+    tolerant: bool | None = None
+    """Validation mode of a POST (Phalanx's own parameter ``tolerant``; None: the hub's ``validation``)."""
 
 
 PAGING = ("added_after", "limit", "next")
@@ -47,7 +50,7 @@ OBJECT = (*PAGING, "match[version]", "match[spec_version]")
 VERSIONS = (*PAGING, "match[spec_version]")
 DELETE = ("match[version]", "match[spec_version]")
 DELETE_MANY = ("match[id]", *DELETE)
-POST = ("recipients", "people")
+POST = ("recipients", "people", "tolerant")
 _SPEC_VERSIONS = ("2.0", "2.1")
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
 
@@ -102,6 +105,10 @@ def filters(params: QueryParams, allowed: tuple[str, ...], *, default_version: V
             raise InvalidParameter(f"limit={limit_text!r} must be a positive whole number")
         limit = int(limit_text)
     added_after = _one(params, "added_after")
+    try:
+        tolerant = flag(_one(params, "tolerant"), "tolerant")
+    except ValueError as exc:
+        raise InvalidParameter(str(exc)) from None
     return Filters(
         ids=ids,
         types=types,
@@ -112,4 +119,5 @@ def filters(params: QueryParams, allowed: tuple[str, ...], *, default_version: V
         next=_one(params, "next"),
         organizations=_values(params, "recipients"),
         people=_values(params, "people"),
+        tolerant=tolerant,
     )

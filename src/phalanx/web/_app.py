@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from .. import __version__
-from .._http import CHALLENGE, credentials, read_body, status_of
+from .._http import CHALLENGE, credentials, flag, read_body, status_of
 from ..errors import AuthenticationError, Error, InvalidJSON
 from ..identity import Actor, ApiKeyRecord, Role
 from ..service import Node
@@ -45,13 +45,10 @@ def _json(payload: object, status: int = 200) -> Response:
 
 
 def _flag(value: str | None) -> bool | None:
-    if value is None:
-        return None
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise InvalidParameter(f"tolerant={value!r} must be true or false")
+    try:
+        return flag(value, "tolerant")
+    except ValueError as exc:
+        raise InvalidParameter(str(exc)) from None
 
 
 def _error(exc: Error) -> Response:
