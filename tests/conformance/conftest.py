@@ -89,7 +89,7 @@ def backend_factory(tmp_path: Path) -> Callable[[str], Any]:
 
 def make_row(obj: dict[str, Any], *, version: int | None = None) -> VersionRow:
     """A VersionRow from a dict: ``version`` defaults to obj['_v'] (microseconds), ``level`` to obj['_level']
-    (default 0), both left out of the JSON."""
+    (default 0) and ``top_level`` to obj['_top'] (default: the level), all left out of the JSON."""
     body = {k: v for k, v in obj.items() if not k.startswith("_")}
     body.setdefault("spec_version", "2.1")
     data = canonical(body)
@@ -106,6 +106,7 @@ def make_row(obj: dict[str, Any], *, version: int | None = None) -> VersionRow:
         marking_refs=tuple(body.get("object_marking_refs", ())),
         created_by_ref=body.get("created_by_ref"),
         level=int(obj.get("_level", 0)),
+        top_level=int(obj.get("_top", obj.get("_level", 0))),
     )
 
 

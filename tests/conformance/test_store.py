@@ -606,6 +606,15 @@ def test_the_guard_is_decided_in_the_write(backend: Backend) -> None:
     mine = store.put_many("c2", [_leveled(1, 2, version=2), _leveled(1, 2, version=1)], contributor="identity--a",
                           guard=guard)
     assert [r.status for r in mine] == [PutStatus.ADDED, PutStatus.LINKED]
+    # a version whose parts go beyond what may be passed on is refused, whatever content the row holds
+    store.put_many("c1", [make_row({"type": "indicator", "id": "indicator--000000aa-0000-4000-8000-000000000000",
+                                    "_v": 1, "_level": 0, "_top": 4})], contributor="identity--a")
+    guess = make_row({"type": "indicator", "id": "indicator--000000aa-0000-4000-8000-000000000000", "_v": 1,
+                      "_level": 0, "_top": 0, "x": "a guess"})
+    same = make_row({"type": "indicator", "id": "indicator--000000aa-0000-4000-8000-000000000000", "_v": 1,
+                     "_level": 0, "_top": 0})
+    refused = store.put_many("c1", [guess, same], contributor="identity--b", guard=guard)
+    assert [r.status for r in refused] == [PutStatus.RESTRICTED, PutStatus.RESTRICTED]
 
 
 def test_delete_takes_versions_out_of_one_collection(backend: Backend) -> None:
@@ -656,3 +665,25 @@ def test_scopes_beyond_the_inline_limit_are_looked_up_by_subquery(backend: Backe
     monkeypatch.setattr(_objects, "_INLINE_SCOPES", 1)
     assert [_ids(store.query(Query(collection="c1", visibility=v))) for v in (named, either)] == inline
     assert inline == [[0, 1, 2, 3], [3, 9]]
+
+
+def test_another_organizations_version_here_is_named_only_by_a_writer_that_sees_it_whole(backend: Backend) -> None:
+    """Posting a version that is in the collection already, contributed by another organization: DUPLICATE (or
+    CONFLICT) when the writer sees the whole of it there, RESTRICTED otherwise, whatever the content."""
+    store = backend.store
+    oid = "indicator--000000bb-0000-4000-8000-000000000000"
+    stored = make_row({"type": "indicator", "id": oid, "_v": 1, "_level": 2, "_top": 4})  # a RED part
+    store.put_many("c1", [stored], contributor="identity--a")
+    same = make_row({"type": "indicator", "id": oid, "_v": 1, "_level": 2, "_top": 4})
+    other = make_row({"type": "indicator", "id": oid, "_v": 1, "_level": 2, "_top": 2, "x": "guess"})
+    member = Visibility(grants=(Grant((0, 1)), Grant((2, 3), ScopeTest.UNSCOPED_OR_LISTED, ("o:identity--b",))))
+    named = Visibility(grants=(*member.grants, Grant((4,), ScopeTest.LISTED, ("o:identity--b",))))
+    limited = WriteGuard(pass_on=(0, 1), sees=member)
+    assert [r.status for r in store.put_many("c1", [same, other], contributor="identity--b", guard=limited)] == [
+        PutStatus.RESTRICTED, PutStatus.RESTRICTED]
+    store.put_many("c2", [stored], contributor="identity--a", scope=frozenset({"o:identity--b"}))
+    whole = WriteGuard(pass_on=(0, 1), sees=named)
+    assert [r.status for r in store.put_many("c2", [same, other], contributor="identity--b", guard=whole)] == [
+        PutStatus.DUPLICATE, PutStatus.CONFLICT]
+    assert [r.status for r in store.put_many("c2", [same], contributor="identity--b",
+                                             guard=WriteGuard(pass_on=(0, 1)))] == [PutStatus.RESTRICTED]

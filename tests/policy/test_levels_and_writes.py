@@ -9,7 +9,7 @@ import pytest
 
 from phalanx.errors import PermissionDenied
 from phalanx.identity import Actor, Role
-from phalanx.policy import delete_owner, level_of, may_pass_on, write_guard
+from phalanx.policy import Venue, delete_owner, level_of, may_pass_on, write_guard
 from phalanx.stix import Tlp
 from phalanx.store import LEVELS
 from tests.support import INDICATOR, ROOT
@@ -58,10 +58,10 @@ OWNER, OTHER = "identity--a", "identity--b"
     (Role.CONTRIBUTOR, False, False, (0, 1)),
     (Role.ORG_ADMIN, True, False, (0,)),
     (Role.ADMIN, True, True, LEVELS),
-    (Role.PEER, False, True, LEVELS),
+    (Role.PEER, False, False, (0, 1)),
 ])
 def test_write_guards(role: Role, public: bool, versions: bool, levels: tuple[int, ...]) -> None:
-    guard = write_guard(Actor(OWNER, role), public=public)
+    guard = write_guard(Actor(OWNER, role), Venue("isac", frozenset({OWNER}), public))
     assert (guard.may_version_others, guard.pass_on) == (versions, levels)
 
 

@@ -200,16 +200,21 @@ def predict(model: Model, who: Who, coll: Coll, oid: str, ver: int, version: Ver
     """What sharing one object version does: 'added', 'linked', 'duplicate', or the refusal's first word."""
     if coll.types and version.body["type"] not in coll.types:
         return "filtered"
-    unlimited = who.role in (Role.ADMIN, Role.PEER)
+    unlimited = who.role is Role.ADMIN
     stored = model.versions.get((oid, ver))
     if stored is not None:
+        passable = {CLEAR} if coll.public else {CLEAR, GREEN}
+        top = max(stored.level, -1 if stored.granular is None else stored.granular)  # its most restricted part
+        if stored.contributor != who.org and not unlimited:
+            here = (coll.id, oid, ver) in model.members
+            # in this collection already: only a writer that sees the whole of it may name it; elsewhere, only
+            # what may be passed on. Else refused whatever the content: no answer tells a guess right or wrong.
+            if (here and not model.sees_at(who, coll, oid, ver, top)) or (not here and top not in passable):
+                return "restricted"
         if stored.body != version.body:
             return "conflict"
         if (coll.id, oid, ver) in model.members:
             return "duplicate"
-        passable = {CLEAR} if coll.public else {CLEAR, GREEN}
-        if stored.contributor != who.org and not unlimited and stored.level not in passable:
-            return "restricted"
         model.members[(coll.id, oid, ver)] = Member(who.org, orgs, people)
         return "linked"
     owner = model.owner(oid)

@@ -76,7 +76,7 @@ def test_the_guard_refuses_versions_of_others_objects_and_passing_on_restricted_
 
     old = row("indicator", 1, 5)
     known = Known(digests={(A, 5): old.digest}, seqs={(A, 5): 100}, contributors={(A, 5): OTHER},
-                  levels={(A, 5): 2})
+                  top_levels={(A, 5): 2})
     batch = [row("indicator", 1, 9), row("indicator", 1, 5)]
     guarded = make_plan(batch, known, lambda count: 10, contributor=ORG, guard=WriteGuard(pass_on=(0, 1)))
     assert [r.status.value for r in guarded.results] == ["foreign", "restricted"]

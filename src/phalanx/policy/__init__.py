@@ -31,7 +31,7 @@ from ._audience import (
     visible_up_to,
 )
 from ._decision import Decision, require
-from ._levels import level_of
+from ._levels import level_of, top_level_of
 from ._scope import Recipients, check_recipients, principals, scope_notes
 from ._writes import delete_owner, may_pass_on, write_guard
 
@@ -58,6 +58,7 @@ __all__ = [
     "red_principals",
     "require",
     "scope_notes",
+    "top_level_of",
     "visibility",
     "visible_up_to",
     "write_guard",

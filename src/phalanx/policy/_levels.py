@@ -4,13 +4,16 @@
 2. None there: the hub's ``default_tlp`` in force at that time (so changing the default later never widens
    the audience of what was shared before).
 3. Granular markings more restrictive than that level mark parts that readers outside their audience do not
-   get. When the object without those parts would not be valid STIX (a required property, the last item of a
-   list that may not be empty...), the whole object takes that level instead: it fails closed.
+   get. When a reader at some level would get a copy that is not valid STIX (a required property gone, the
+   last item of a list that may not be empty...), the whole object takes the next level up that a granular
+   marking uses: it fails closed. So does a granular TLP marking whose selector cannot be read.
+
+``top_level_of`` is the most restrictive level of any part: how far the whole object may travel.
 """
 
 from __future__ import annotations
 
-__all__ = ["level_of"]
+__all__ = ["level_of", "top_level_of"]
 
 from collections.abc import Mapping
 from typing import Any
@@ -19,14 +22,24 @@ from ..stix import Tlp, validate
 from ..stix._markings import granular_levels, object_level, redact
 
 
+def top_level_of(data: Mapping[str, Any], level: Tlp) -> Tlp:
+    """The most restrictive level of the object (stored at ``level``) and of every part of it."""
+    return max([level, *(g.level for g in granular_levels(data))], key=lambda t: t.rank)
+
+
 def level_of(data: Mapping[str, Any], *, default: Tlp, strict: bool) -> Tlp:
     """The level an object is stored with (see the module doc); ``strict`` is the mode it was validated in."""
     level = object_level(data) or default
-    above = [g.level for g in granular_levels(data) if g.level.rank > level.rank]
-    while above and level is not Tlp.RED:
-        remainder = redact(data, above=level)
-        if not any(v.severity == "error" for v in validate(remainder, strict=strict)):
-            break
-        level = min(above, key=lambda t: t.rank)  # the next level up that the granular markings use
-        above = [t for t in above if t.rank > level.rank]
-    return level
+    granular = granular_levels(data)
+    for marking in granular:  # a marking whose selectors cannot be read covers the whole object
+        if marking.whole and marking.level.rank > level.rank:
+            level = marking.level
+    used = sorted({g.level for g in granular if g.level.rank > level.rank}, key=lambda t: t.rank)
+    # A reader who sees up to level k gets the object without the parts above k; those copies differ only at
+    # the levels the markings use. The object's level is the lowest one from which every such copy is valid.
+    steps = [level, *used[:-1]]  # the copies: above the object's level, then above each level used but the last
+    valid = [not any(v.severity == "error" for v in validate(redact(data, above=k), strict=strict)) for k in steps]
+    for start, candidate in enumerate([level, *used]):
+        if all(valid[start:]):
+            return candidate
+    return used[-1] if used else level

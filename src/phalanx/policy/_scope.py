@@ -53,10 +53,11 @@ def principals(recipients: Recipients) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def scope_notes(level: Tlp, recipients: Recipients, *, public: bool = False) -> list[str]:
-    """Warnings for an object shared at ``level`` to ``recipients``, into a public collection or not."""
+def scope_notes(level: Tlp, recipients: Recipients, *, public: bool = False, top: Tlp | None = None) -> list[str]:
+    """Warnings for an object shared at ``level`` (parts up to ``top``) to ``recipients``, into a public
+    collection or not."""
     notes = []
-    if recipients and level in (Tlp.CLEAR, Tlp.GREEN):
+    if recipients and level in (Tlp.CLEAR, Tlp.GREEN) and (top or level).rank <= Tlp.GREEN.rank:
         notes.append(f"{level.title} goes to every member of the community: the recipients you named do not "
                      "narrow it")
     if not recipients and level is Tlp.RED:

@@ -3,9 +3,10 @@
 TLP 2.0 says how far information may travel from its recipients: TLP:CLEAR anywhere; TLP:GREEN within the
 community but not through public channels; TLP:AMBER and AMBER+STRICT only within the recipient's own
 organization; TLP:RED nowhere. So a member may pass on (share into another collection) a version someone else
-contributed only at CLEAR, or GREEN into a collection that is not public. And only an object's contributor
-may add versions to it, which is also how an object is revoked. Node administrators and peer nodes (which
-relay whole collections between nodes, under their own egress rules) are not limited.
+contributed only when every part of it is CLEAR, or GREEN into a collection that is not public. And only an
+object's contributor may add versions to it, which is also how an object is revoked. Node administrators (the
+operator, importing feeds) are not limited; peer nodes are members like any other until federation defines how
+they relay others' objects.
 """
 
 from __future__ import annotations
@@ -16,20 +17,23 @@ from ..errors import PermissionDenied
 from ..identity import Actor, Role
 from ..stix import Tlp
 from ..store import LEVELS, WriteGuard
+from ._audience import Venue, visibility
 from ._decision import Decision
 
-_UNLIMITED = frozenset({Role.ADMIN, Role.PEER})
+_UNLIMITED = frozenset({Role.ADMIN})
 
 
 def _pass_on_levels(public: bool) -> tuple[Tlp, ...]:
     return (Tlp.CLEAR,) if public else (Tlp.CLEAR, Tlp.GREEN)
 
 
-def write_guard(actor: Actor, *, public: bool) -> WriteGuard:
-    """What the store must refuse when ``actor`` shares into a collection (public or not)."""
+def write_guard(actor: Actor, venue: Venue) -> WriteGuard:
+    """What the store must refuse when ``actor`` shares into a collection of ``venue``: versioning others'
+    objects, passing on what may not travel, and naming others' versions it does not see whole there."""
     if actor.role in _UNLIMITED:
-        return WriteGuard(may_version_others=True, pass_on=LEVELS)
-    return WriteGuard(may_version_others=False, pass_on=tuple(t.rank for t in _pass_on_levels(public)))
+        return WriteGuard(may_version_others=True, pass_on=LEVELS, sees=visibility(actor, venue))
+    return WriteGuard(may_version_others=False, pass_on=tuple(t.rank for t in _pass_on_levels(venue.public)),
+                      sees=visibility(actor, venue))
 
 
 def may_pass_on(actor: Actor, *, level: Tlp, own: bool, public: bool) -> Decision:

@@ -133,6 +133,8 @@ class Admin:
         operator); it must administer the organization, and the key never has more power than it."""
         if by is not None and org_ref is None and user_ref is None:
             org_ref = by.org_id
+        if by is not None and by.role is not Role.ADMIN:
+            self._within_own_organization(by, org_ref, user_ref)
         user = None if user_ref is None else self._directory.get_user(user_ref)
         if user is not None:
             if org_ref is not None and self._directory.get_organization(org_ref).id != user.org_id:
@@ -152,14 +154,37 @@ class Admin:
             raise InvalidExpiry(f"a key cannot be made to last {expires_days} days")
         if by is not None:
             require(may_manage_key(by, org_id=org_id, role=role))
-            if user is not None:  # a key acts as its person: one an actor could not be, it may not make
-                require(may_manage_key(by, org_id=org_id, role=user.role))
+            if user is not None and by.role is not Role.ADMIN and user.id != by.user_id:
+                # A key acts as its person (TLP:RED shared with them by name): an org-admin may not be them.
+                raise PermissionDenied("an org-admin makes keys for its organization or for itself; a key for "
+                                       "another person would act as that person",
+                                       hint="Ask a node administrator, or the person, for a key of theirs.")
         now = self._clock()
         expires = None if expires_days is None else now + int(expires_days * _DAY_MICROS)
         key, record = issue_api_key(org_id, role, now=now, label=label, expires=expires,
                                     user_id=None if user is None else user.id)
         self._directory.add_api_key(record)
         return key, record
+
+    def _within_own_organization(self, by: Actor, org_ref: str | None, user_ref: str | None) -> None:
+        """For an actor other than a node administrator: the organization and the user it names must be its own;
+        an unknown one and another organization's get the same answer."""
+        if user_ref is not None:
+            try:
+                user: User | None = self._directory.get_user(user_ref)
+            except NotFound:
+                user = None
+            if user is None or user.org_id != by.org_id:
+                raise NotFound(f"no user {user_ref!r} in your organization",
+                               hint="Name a user of your own organization; its operator adds users.")
+        if org_ref is not None:
+            try:
+                org: Organization | None = self._directory.get_organization(org_ref)
+            except NotFound:
+                org = None
+            if org is None or org.id != by.org_id:
+                raise NotFound(f"no organization {org_ref!r} that you administer",
+                               hint="Leave the organization out: your keys are for your own organization.")
 
     def api_keys(self, org_ref: str | None = None, *, by: Actor | None = None) -> list[ApiKeyRecord]:
         """Keys (of one organization); ``by`` an actor, the keys it administers."""

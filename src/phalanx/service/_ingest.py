@@ -20,6 +20,7 @@ from ..errors import InvalidRecipients, NotFound
 from ..identity import Actor, Collection, Directory, Organization, User
 from ..policy import (
     Recipients,
+    Venue,
     check_recipients,
     level_of,
     may_pass_on,
@@ -27,6 +28,7 @@ from ..policy import (
     principals,
     require,
     scope_notes,
+    top_level_of,
     write_guard,
 )
 from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, parse_document, tlp_of
@@ -42,14 +44,17 @@ _FOREIGN = ("foreign: another organization contributed this object; only its con
 def to_row(obj: StixObject, *, default_tlp: Tlp = Tlp.AMBER, strict: bool = True) -> VersionRow:
     """The row the store keeps for ``obj``, with the sharing level ``phalanx.policy`` gives it."""
     if b'"granular_markings"' in obj.canonical:
-        level = level_of(obj.properties(), default=default_tlp, strict=strict)
+        data = obj.properties()
+        level = level_of(data, default=default_tlp, strict=strict)
+        top = top_level_of(data, level)
     else:
-        level = tlp_of(obj.marking_refs) or default_tlp
+        level = top = tlp_of(obj.marking_refs) or default_tlp  # no granular markings: these are the object's
     return VersionRow(
         id=obj.id, type=obj.type, spec_version=obj.spec_version, version=obj.version, created=obj.created,
         revoked=obj.revoked, canonical=obj.canonical, digest=obj.digest, marking_refs=obj.marking_refs,
-        created_by_ref=obj.created_by_ref, level=level.rank,
+        created_by_ref=obj.created_by_ref, level=level.rank, top_level=top.rank,
     )
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +100,9 @@ class Ingest:
         decision = check_recipients(recipients, community=collection.community, members=members)
         if not decision.allowed:
             raise InvalidRecipients(decision.reason, hint=decision.remedy)
-        return Sharing(actor, collection, recipients, principals(recipients),
-                       write_guard(actor, public=collection.public), self._settings.default_tlp,
-                       self.mode(tolerant) is Mode.STRICT)
+        venue = Venue(collection.community, frozenset(members), collection.public)
+        return Sharing(actor, collection, recipients, principals(recipients), write_guard(actor, venue),
+                       self._settings.default_tlp, self.mode(tolerant) is Mode.STRICT)
 
     @staticmethod
     def _recipient(get: Callable[[str], Any], ref: str, what: str, community: str) -> Any:
@@ -206,6 +211,11 @@ def _level(row: _Row) -> Tlp:
     return Tlp.of_rank(row.level)
 
 
+def _top(row: _Row) -> Tlp:
+    assert isinstance(row, VersionRow)
+    return Tlp.of_rank(row.top_level)
+
+
 def _refusal(sharing: Sharing, index: int, item: Parsed, row: _Row, put: PutResult | None) -> ObjectResult:
     if isinstance(item, Refused):
         where = f"line {item.line}: " if item.line is not None else ""
@@ -215,9 +225,9 @@ def _refusal(sharing: Sharing, index: int, item: Parsed, row: _Row, put: PutResu
         return ObjectResult(index, item.id, "refused", "filtered: " + row, item.version, None, warnings)
     assert put is not None
     if put.status is PutStatus.RESTRICTED:
-        level = _level(row)
-        reason = may_pass_on(sharing.actor, level=level, own=False, public=sharing.collection.public).reason
-        detail = "restricted: another organization contributed this version, and " + reason
+        reason = may_pass_on(sharing.actor, level=_top(row), own=False, public=sharing.collection.public).reason
+        detail = ("restricted: another organization contributed this version, which you may not pass on ("
+                  + reason + ")")
     else:
         detail = {PutStatus.CONFLICT: _CONFLICT, PutStatus.REVOKED: _REVOKED, PutStatus.FOREIGN: _FOREIGN}[put.status]
     return ObjectResult(index, item.id, "refused", detail, put.version, None, warnings)
@@ -242,7 +252,8 @@ def _results(sharing: Sharing, batch: list[tuple[int, Parsed]], rows: list[_Row]
         if put is not None and put.accepted and isinstance(item, StixObject):
             warnings = tuple(str(w) for w in item.warnings)
             if put.status is not PutStatus.DUPLICATE:
-                warnings += tuple(scope_notes(_level(row), sharing.recipients, public=sharing.collection.public))
+                warnings += tuple(scope_notes(_level(row), sharing.recipients, public=sharing.collection.public,
+                                              top=_top(row)))
             elif sharing.recipients:
                 warnings += ("already shared into this collection: it keeps the recipients it was first shared "
                              "with (share a new version to change who receives it)",)

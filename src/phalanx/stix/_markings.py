@@ -28,10 +28,12 @@ Token = str | int
 
 @dataclass(frozen=True, slots=True)
 class GranularLevel:
-    """The parts of an object one TLP level marks: its selectors, parsed into steps."""
+    """The parts of an object one TLP level marks: its selectors, parsed into steps. ``whole``: a selector could
+    not be read, so the marking is taken to cover the whole object (it fails closed)."""
 
     level: Tlp
     paths: tuple[tuple[Token, ...], ...]
+    whole: bool = False
 
 
 def object_level(data: Mapping[str, Any]) -> Tlp | None:
@@ -59,24 +61,28 @@ def _parse(selector: str) -> tuple[Token, ...] | None:
 
 def granular_levels(data: Mapping[str, Any]) -> list[GranularLevel]:
     """The TLP levels the object's granular markings apply, least restrictive first, each with every path it
-    marks. Markings that are not TLP (statements, ``lang``) and selectors that cannot be read are left out:
-    validation refuses objects whose selectors do not select their content."""
+    marks. Markings that are not TLP (statements, ``lang``) are left out. A TLP marking with a selector that
+    cannot be read (validation refuses those) is taken to mark the whole object."""
     markings = data.get("granular_markings")
     if type(markings) is not list:
         return []
     found: dict[Tlp, list[tuple[Token, ...]]] = {}
+    whole: set[Tlp] = set()
     for marking in markings:
         if type(marking) is not dict or type(marking.get("marking_ref")) is not str:
             continue
         level = LEVEL_OF_MARKING.get(marking["marking_ref"].lower())
-        selectors = marking.get("selectors")
-        if level is None or type(selectors) is not list:
+        if level is None:
             continue
-        for selector in selectors:
+        selectors = marking.get("selectors")
+        found.setdefault(level, [])
+        for selector in selectors if type(selectors) is list and selectors else [None]:
             path = _parse(selector) if type(selector) is str else None
-            if path is not None:
-                found.setdefault(level, []).append(path)
-    return [GranularLevel(level, tuple(found[level])) for level in sorted(found, key=lambda t: t.rank)]
+            if path is None:
+                whole.add(level)
+            else:
+                found[level].append(path)
+    return [GranularLevel(level, tuple(found[level]), level in whole) for level in sorted(found, key=lambda t: t.rank)]
 
 
 def redact(data: Mapping[str, Any], *, above: Tlp) -> dict[str, Any]:

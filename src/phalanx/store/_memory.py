@@ -83,9 +83,11 @@ class MemoryStore:
                     known.digests[(oid, ver)] = stored.row.digest
                     known.seqs[(oid, ver)] = stored.seq
                     known.contributors[(oid, ver)] = stored.contributor
-                    known.levels[(oid, ver)] = stored.row.level
+                    known.top_levels[(oid, ver)] = stored.row.top_level
                     if (oid, ver) in members:
-                        known.members[(oid, ver)] = members[(oid, ver)].date_added
+                        member = members[(oid, ver)]
+                        known.members[(oid, ver)] = member.date_added
+                        known.member_scopes[(oid, ver)] = (member.sharer, member.scope)
                 if oid in self._min_revoked:
                     known.min_revoked[oid] = self._min_revoked[oid]
             plan = make_plan(batch, known, self._allocate, contributor=contributor, guard=guard)

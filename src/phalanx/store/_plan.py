@@ -29,10 +29,13 @@ class Known:
     """id -> the oldest revoked version."""
     members: dict[tuple[str, int], int] = field(default_factory=dict)
     """(id, version) -> date_added, for the versions already in the batch's collection."""
+    member_scopes: dict[tuple[str, int], tuple[str, frozenset[str] | None]] = field(default_factory=dict)
+    """(id, version) -> (sharer, scope) of those memberships."""
     contributors: dict[tuple[str, int], str] = field(default_factory=dict)
     """(id, version) -> the organization that contributed it, every stored version of those ids."""
-    levels: dict[tuple[str, int], int] = field(default_factory=dict)
-    """(id, version) -> the level it was stored with, every stored version of those ids."""
+    top_levels: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(id, version) -> the top level (of any of its parts) it was stored with, every stored version of those
+    ids."""
 
 
 @dataclass(slots=True)
@@ -150,6 +153,19 @@ def _owners(contributors: dict[tuple[str, int], str]) -> dict[str, str]:
     return {oid: org for oid, (_, org) in oldest.items()}
 
 
+def _may_name(guard: WriteGuard, known: Known, key: tuple[str, int], row: VersionRow, owner: str, *,
+              in_collection: bool) -> bool:
+    """Whether the guarded writer may name another organization's stored version ``key``: to put it into this
+    collection, it must be allowed to pass it on; when it is here already, it must see the whole of it here."""
+    top = known.top_levels.get(key, row.top_level)
+    if not in_collection:
+        return top in guard.pass_on
+    if guard.sees is None:
+        return False
+    sharer, scope = known.member_scopes.get(key, (owner, None))
+    return guard.sees.admits(level=top, scope=scope, contributor=owner, sharer=sharer)
+
+
 def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int], int], contributor: str,
              guard: WriteGuard | None) -> Plan:
     contributors = dict(known.contributors)
@@ -166,13 +182,16 @@ def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int],
         key = (row.id, row.version)
         stored = digests.get(key)
         if stored is not None:
-            foreign = contributors.get(key, contributor) != contributor
-            if stored != row.digest:
+            owner_of_version = contributors.get(key, contributor)
+            if guard is not None and owner_of_version != contributor and not _may_name(
+                    guard, known, key, row, owner_of_version, in_collection=key in members):
+                # Another organization's version the writer may not pass on, or not see whole: the same answer
+                # whatever the row holds, so that no answer tells a guess of hidden content right from wrong.
+                pending.append((row, PutStatus.RESTRICTED, None))
+            elif stored != row.digest:
                 pending.append((row, PutStatus.CONFLICT, None))
             elif key in members:
                 pending.append((row, PutStatus.DUPLICATE, members[key]))
-            elif guard is not None and foreign and known.levels.get(key, row.level) not in guard.pass_on:
-                pending.append((row, PutStatus.RESTRICTED, None))
             else:
                 members[key] = (True, len(new_members))
                 pending.append((row, PutStatus.LINKED, members[key]))

@@ -56,7 +56,8 @@ class VersionRow:
     ``version`` is the ``modified`` timestamp in microseconds since the epoch (``created`` when the object has
     no ``modified``, 0 when it has neither, as SCOs). ``canonical`` is the RFC 8785 JSON, ``digest`` its SHA-256.
     ``level`` is the sharing level ``phalanx.policy`` gave the version (one of ``LEVELS``); it defaults to the
-    most restrictive, so that a row built without one stays hidden rather than shown.
+    most restrictive, so that a row built without one stays hidden rather than shown. ``top_level`` is the most
+    restrictive level any part of it carries (its granular markings included): how far the whole may travel.
     """
 
     id: str
@@ -70,6 +71,7 @@ class VersionRow:
     marking_refs: tuple[str, ...] = ()
     created_by_ref: str | None = None
     level: int = LEVELS[-1]
+    top_level: int = LEVELS[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +197,12 @@ class WriteGuard:
     not, such rows are FOREIGN."""
     pass_on: tuple[int, ...] = LEVELS
     """The levels at which the writer may put a version another organization contributed into this
-    collection; other such rows are RESTRICTED."""
+    collection, judged by the version's stored ``top_level``. Any other row naming such a version is RESTRICTED,
+    whether its content is the same or not: so the answer never tells whether a guess of the content is right."""
+    sees: Visibility | None = None
+    """What the writer may read in this collection. A row naming another organization's version that is in the
+    collection already is a DUPLICATE (or a CONFLICT) only when the writer sees the whole of it there (at its
+    ``top_level``): then the answer tells it nothing it does not know. Otherwise it is RESTRICTED."""
 
 
 @dataclass(frozen=True, slots=True)

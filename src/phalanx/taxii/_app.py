@@ -240,6 +240,9 @@ def create_taxii_app(node: Node) -> Starlette:
         return taxii_response(render.status(await run_in_threadpool(submit)), 202)
 
     async def delete(request: Request, key: str | None, f: params.Filters, ids: tuple[str, ...]) -> Response:
+        if key is None:
+            raise need_credentials("deleting objects")
+
         def work() -> None:
             actor = who(key)
             access = usable(actor, request.path_params["id"])

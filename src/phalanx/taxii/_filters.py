@@ -80,6 +80,9 @@ def filters(params: QueryParams, allowed: tuple[str, ...], *, default_version: V
     if unknown:
         takes = ", ".join(allowed) if allowed else "no parameters"
         raise InvalidParameter(f"unknown parameter {unknown[0]!r}: this endpoint takes {takes}")
+    for name in params:  # a filter given with nothing in it would match everything: it is a mistake
+        if not _values(params, name):
+            raise InvalidParameter(f"{name} is given with no value")
     versions: list[VersionFilter | int] = []
     for value in _values(params, "match[version]"):
         try:

@@ -21,12 +21,22 @@ GET_OBJECTS = ("type", "id", "version", "spec_version", "added_after", "limit", 
 POST_OBJECTS = ("tolerant", "recipients", "people")
 
 
+_SINGLE = ("added_after", "limit", "next", "tolerant")
+
+
 def allow_only(params: QueryParams, allowed: tuple[str, ...]) -> None:
-    """Refuse any parameter the endpoint does not take (an allowlist: nothing unknown is ignored)."""
+    """Refuse any parameter the endpoint does not take (an allowlist: nothing unknown is ignored), a single one
+    given twice, and one given with no value."""
     unknown = sorted(name for name in params if name not in allowed)
     if unknown:
         takes = ", ".join(allowed) if allowed else "no parameters"
         raise InvalidParameter(f"unknown parameter {unknown[0]!r}: this endpoint takes {takes}")
+    for name in params:
+        values = params.getlist(name)
+        if name in _SINGLE and len(values) > 1:
+            raise InvalidParameter(f"{name} may be given once, not {len(values)} times")
+        if not any(v.strip() for value in values for v in value.split(",")):
+            raise InvalidParameter(f"{name} is given with no value")
 
 
 def _split(params: QueryParams, name: str) -> tuple[str, ...]:

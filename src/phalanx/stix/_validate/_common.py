@@ -174,6 +174,8 @@ def _selector_problem(obj: Mapping[str, Any], selector: str) -> str | None:
     """Why ``selector`` does not point at content of ``obj`` (None when it does)."""
     current: Any = obj
     for segment in selector.split("."):
+        if not segment:
+            return "a selector has no empty steps (no leading, trailing or doubled dots)"
         if segment.startswith("[") and segment.endswith("]"):
             digits = segment[1:-1]
             if not (digits.isascii() and digits.isdigit()):

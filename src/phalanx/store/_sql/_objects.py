@@ -75,6 +75,7 @@ _VERSION_COLUMNS = (
     "is_first",
     "is_last",
     "level",
+    "top_level",
 )
 _MEMBER_COLUMNS = ("date_added", "collection", "vseq", "type", "is_first", "is_last", "scope", "sharer")
 _COLLECTION_KEY = "(SELECT key FROM collection_keys WHERE id = ?)"
@@ -166,15 +167,15 @@ class SqlStore:
         for start in range(0, len(ids), _CHUNK):
             wanted = set(ids[start : start + _CHUNK])
             cond, params = tx.any_of("id_key", sorted({id_key(i) for i in wanted}))
-            for oid, ver, dig, seq, by, level in tx.rows(
-                f"SELECT id, version, digest, seq, contributor, level FROM versions WHERE {cond}", params
+            for oid, ver, dig, seq, by, top in tx.rows(
+                f"SELECT id, version, digest, seq, contributor, top_level FROM versions WHERE {cond}", params
             ):
                 if oid not in wanted:  # another id whose key collides: not ours
                     continue
                 known.digests[(oid, ver)] = dig
                 known.seqs[(oid, ver)] = seq
                 known.contributors[(oid, ver)] = by
-                known.levels[(oid, ver)] = level
+                known.top_levels[(oid, ver)] = top
                 if not held or held[-1] != oid:
                     held.append(oid)
         # Only stored versions can be in the collection, or have made their id revoked: a batch of ids the
@@ -182,12 +183,16 @@ class SqlStore:
         by_seq = {seq: pair for pair, seq in known.seqs.items()}
         seqs = sorted(by_seq)
         for start in range(0, len(seqs) if key is not None else 0, _CHUNK):
-            cond, params = tx.any_of("vseq", seqs[start : start + _CHUNK])
+            cond, params = tx.any_of("m.vseq", seqs[start : start + _CHUNK])
             members = tx.rows(
-                f"SELECT vseq, date_added FROM memberships WHERE collection = ? AND {cond}", [key, *params]
+                f"SELECT m.vseq, m.date_added, m.sharer, s.principals FROM memberships m{_SCOPES} "
+                f"WHERE m.collection = ? AND {cond}", [key, *params]
             )
-            for seq, date in members:
-                known.members[by_seq[seq]] = date
+            for seq, date, sharer, scope in members:
+                pair = by_seq[seq]
+                known.members[pair] = date
+                known.member_scopes[pair] = (sharer or known.contributors[pair],
+                                             frozenset(orjson.loads(scope)) if scope else None)
         for start in range(0, len(held), _CHUNK):
             cond, params = tx.any_of("id", held[start : start + _CHUNK])
             for oid, ver in tx.rows(f"SELECT id, version FROM revoked WHERE {cond}", params):
@@ -228,6 +233,7 @@ class SqlStore:
                         int(v.is_first),
                         int(v.is_last),
                         r.level,
+                        r.top_level,
                     )
                     for v in plan.versions
                     for r in (v.row,)

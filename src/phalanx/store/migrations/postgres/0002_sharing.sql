@@ -3,11 +3,14 @@
 -- versions.level: the sharing level phalanx.policy gave the version when it was first stored (0 CLEAR,
 -- 1 GREEN, 2 AMBER, 3 AMBER+STRICT, 4 RED): its TLP marking, the hub's default_tlp when it had none, raised
 -- when a granular marking on a property the object cannot lose is more restrictive.
+-- versions.top_level: the most restrictive level of any of its parts (granular markings included): how far the
+-- whole version may be passed on.
 -- memberships.scope: the principals the sharer narrowed this membership to (scopes.key); NULL: not narrowed.
 -- memberships.sharer: the organization that put the version into the collection, when it is not the version's
 -- contributor (it passed the version on); NULL: the contributor.
 
 ALTER TABLE versions ADD COLUMN level SMALLINT NOT NULL DEFAULT 4;
+ALTER TABLE versions ADD COLUMN top_level SMALLINT NOT NULL DEFAULT 4;  -- the most restrictive level of any part
 -- Versions stored before this migration get the level of the most restrictive TLP marking they carry (their
 -- marking_refs held granular markings too: counting those for the whole object keeps them as hidden as
 -- before), and unmarked ones AMBER, the default default_tlp.
@@ -19,6 +22,7 @@ UPDATE versions SET level = CASE
     WHEN marking_refs LIKE '%"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"%' OR marking_refs LIKE '%"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"%' THEN 0
     ELSE 2
 END;
+UPDATE versions SET top_level = level;
 
 ALTER TABLE memberships ADD COLUMN scope INTEGER;
 ALTER TABLE memberships ADD COLUMN sharer TEXT;
