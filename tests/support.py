@@ -6,8 +6,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from phalanx.config import Settings
 from phalanx.identity import Actor, Organization, Role
@@ -71,3 +73,24 @@ def make_world(settings: Settings) -> World:
                  Actor(outsider.id, Role.CONTRIBUTOR))
 
 
+
+
+TAXII = "application/taxii+json;version=2.1"
+TAXII_ROOT = "/taxii2/api"
+
+
+def taxii_key(world: World, org: str | None, role: Role | None = Role.CONTRIBUTOR, user: str | None = None
+              ) -> dict[str, str]:
+    """TAXII request headers with a new key of ``org`` (or of the person ``user``)."""
+    secret, _ = world.node.admin.create_key(None if user else org, None if user else role, user_ref=user)
+    return {"Accept": TAXII, "Authorization": f"Bearer {secret}"}
+
+
+def taxii_post(client: TestClient, headers: dict[str, str], collection: str, objects: list[dict[str, Any]],
+               **params: str) -> dict[str, Any]:
+    """The TAXII status of one POST of ``objects`` into ``collection`` (which must be answered 202)."""
+    response = client.post(f"{TAXII_ROOT}/collections/{collection}/objects/", params=params,
+                           headers={**headers, "Content-Type": TAXII}, content=json.dumps({"objects": objects}))
+    assert response.status_code == 202, response.text
+    status: dict[str, Any] = response.json()
+    return status

@@ -19,10 +19,9 @@ from phalanx.identity import Actor, Role
 from phalanx.stix import Tlp
 from phalanx.store import Query, VersionFilter
 from phalanx.web import create_app
-from tests.support import INDICATOR, World, make_world
+from tests.support import INDICATOR, TAXII, TAXII_ROOT, World, make_world, taxii_key, taxii_post
 
-TAXII = "application/taxii+json;version=2.1"
-ROOT = "/taxii2/api"
+ROOT = TAXII_ROOT
 
 
 @pytest.fixture
@@ -40,9 +39,6 @@ def client(world: World) -> Iterator[TestClient]:
         yield c
 
 
-def key(world: World, org: str, role: Role = Role.CONTRIBUTOR, user: str | None = None) -> dict[str, str]:
-    secret, _ = world.node.admin.create_key(None if user else org, None if user else role, user_ref=user)
-    return {"Accept": TAXII, "Authorization": f"Bearer {secret}"}
 
 
 def indicator(n: int, *, level: Tlp | None = None, modified: str = "2024-01-01T00:00:00.000Z",
@@ -53,13 +49,6 @@ def indicator(n: int, *, level: Tlp | None = None, modified: str = "2024-01-01T0
     return found
 
 
-def post(client: TestClient, headers: dict[str, str], collection: str, objects: list[dict[str, Any]],
-         **params: str) -> dict[str, Any]:
-    response = client.post(f"{ROOT}/collections/{collection}/objects/", params=params,
-                           headers={**headers, "Content-Type": TAXII}, content=json.dumps({"objects": objects}))
-    assert response.status_code == 202, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def every_read(client: TestClient, headers: dict[str, str], collection: str, object_id: str) -> list[Any]:
@@ -80,10 +69,10 @@ def test_sharing_group_leaks(world: World, client: TestClient) -> None:
     version is also in other collections, and nobody outside can pass it on."""
     isac = world.node.admin.collection("isac").id
     other = world.node.admin.add_collection("isac-2", community="isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id, Role.READER)
-    initech = key(world, world.node.admin.organization("Initech").id)
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id, Role.READER)
+    initech = taxii_key(world, world.node.admin.organization("Initech").id)
     secret = indicator(1, level=Tlp.AMBER)
-    status = post(client, acme, isac, [secret], recipients="Initech")
+    status = taxii_post(client, acme, isac, [secret], recipients="Initech")
     assert status["success_count"] == 1
     never_shared = indicator(99, level=Tlp.AMBER)
     for headers in (globex, initech):
@@ -92,7 +81,7 @@ def test_sharing_group_leaks(world: World, client: TestClient) -> None:
     assert every_read(client, globex, isac, secret["id"]) == every_read(client, globex, isac, never_shared["id"])
     assert client.get(f"{ROOT}/collections/{isac}/objects/{secret['id']}/", headers=initech).status_code == 200
     # Initech, a recipient, may not pass it on into another collection (AMBER stays within its organization)
-    relayed = post(client, initech, other, [secret])
+    relayed = taxii_post(client, initech, other, [secret])
     assert relayed["failure_count"] == 1 and relayed["failures"][0]["message"].startswith("restricted")
     assert every_read(client, globex, other, secret["id"]) == every_read(client, globex, other, never_shared["id"])
     # the JSON API and the export say the same
@@ -103,8 +92,8 @@ def test_sharing_group_leaks(world: World, client: TestClient) -> None:
     # a person named for RED sees it; the rest of their organization does not
     alice = world.node.admin.add_user("alice", org_ref=world.globex.id, role=Role.READER)
     red = indicator(2, level=Tlp.RED)
-    post(client, acme, isac, [red], people="alice")
-    as_alice = key(world, world.globex.id, user=alice.id)
+    taxii_post(client, acme, isac, [red], people="alice")
+    as_alice = taxii_key(world, world.globex.id, user=alice.id)
     assert client.get(f"{ROOT}/collections/{isac}/objects/{red['id']}/", headers=as_alice).status_code == 200
     assert client.get(f"{ROOT}/collections/{isac}/objects/{red['id']}/", headers=globex).status_code == 404
 
@@ -113,9 +102,9 @@ def test_counts_and_correlations_do_not_reveal_hidden_objects(world: World, clie
     """A page ending in hidden objects says no more and names no next; the date headers come from what is
     served; a hidden object, version or status answers exactly like an unknown one."""
     isac = world.node.admin.collection("isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id, Role.READER)
-    post(client, acme, isac, [indicator(1, level=Tlp.GREEN)])
-    post(client, acme, isac, [indicator(n, level=Tlp.RED) for n in range(2, 6)])
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id, Role.READER)
+    taxii_post(client, acme, isac, [indicator(1, level=Tlp.GREEN)])
+    taxii_post(client, acme, isac, [indicator(n, level=Tlp.RED) for n in range(2, 6)])
     page = client.get(f"{ROOT}/collections/{isac}/objects/", headers=globex, params={"limit": "1"})
     body = page.json()
     assert len(body["objects"]) == 1 and body["more"] is False and "next" not in body
@@ -128,7 +117,7 @@ def test_counts_and_correlations_do_not_reveal_hidden_objects(world: World, clie
     assert hidden.content.replace(indicator(2)["id"].encode(), b"X") == unknown.content.replace(
         indicator(77)["id"].encode(), b"X")
     # a GREEN version the reader sees, then a RED one it does not: "last" gives nothing, never the GREEN one
-    post(client, acme, isac, [indicator(1, level=Tlp.RED, modified="2024-02-01T00:00:00.000Z")])
+    taxii_post(client, acme, isac, [indicator(1, level=Tlp.RED, modified="2024-02-01T00:00:00.000Z")])
     latest = client.get(f"{ROOT}/collections/{isac}/objects/", headers=globex).json()
     assert latest == {"more": False}
     versions = client.get(f"{ROOT}/collections/{isac}/objects/{indicator(1)['id']}/versions/", headers=globex)
@@ -142,23 +131,23 @@ def test_authorization_is_checked_on_the_object_changed(world: World, client: Te
     world.node.admin.add_community("elsewhere")
     world.node.admin.join("elsewhere", world.globex.id)
     elsewhere = world.node.admin.collection("elsewhere").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id)
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id)
     theirs = indicator(1, level=Tlp.GREEN)
-    post(client, globex, elsewhere, [theirs])
+    taxii_post(client, globex, elsewhere, [theirs])
     # acme names globex's object in its own collection: not found there, and untouched where it is
     assert client.delete(f"{ROOT}/collections/{isac}/objects/{theirs['id']}/", headers=acme).status_code == 404
     assert client.get(f"{ROOT}/collections/{elsewhere}/objects/{theirs['id']}/", headers=globex).status_code == 200
     # acme shares a GREEN object; globex, in the same community, may neither revoke it nor delete it
     mine = indicator(2, level=Tlp.GREEN)
-    post(client, acme, isac, [mine])
+    taxii_post(client, acme, isac, [mine])
     revoking = dict(mine, modified="2024-03-01T00:00:00.000Z", revoked=True)
-    status = post(client, globex, isac, [revoking])
+    status = taxii_post(client, globex, isac, [revoking])
     assert status["failures"][0]["message"].startswith("foreign")
     assert not world.node.backend.store.is_revoked(mine["id"])
     assert client.delete(f"{ROOT}/collections/{isac}/objects/{mine['id']}/", headers=globex).status_code == 403
     # the delete covers only the caller's own versions: an admin's later version survives acme's delete
-    admin = key(world, world.outsider.id, Role.ADMIN)
-    post(client, admin, isac, [dict(mine, modified="2024-04-01T00:00:00.000Z")])
+    admin = taxii_key(world, world.outsider.id, Role.ADMIN)
+    taxii_post(client, admin, isac, [dict(mine, modified="2024-04-01T00:00:00.000Z")])
     assert client.delete(f"{ROOT}/collections/{isac}/objects/{mine['id']}/", headers=acme).status_code == 200
     left = client.get(f"{ROOT}/collections/{isac}/objects/{mine['id']}/versions/", headers=admin).json()
     assert [v[:10] for v in left["versions"]] == ["2024-04-01"]
@@ -170,7 +159,7 @@ def test_an_org_admin_cannot_act_on_a_site_admins_credentials(world: World, clie
     admin_user = world.node.admin.add_user("root", org_ref=world.acme.id, role=Role.ADMIN)
     site_key, site_record = world.node.admin.create_key(None, None, user_ref=admin_user.id)
     _, plain = world.node.admin.create_key(world.acme.id, Role.READER)
-    org_admin = key(world, world.acme.id, Role.ORG_ADMIN)
+    org_admin = taxii_key(world, world.acme.id, Role.ORG_ADMIN)
     revoke = client.delete(f"/api/v1/keys/{site_record.key_id}", headers=org_admin)
     assert revoke.status_code == 403 and "node administrators" in revoke.json()["description"]
     assert client.get("/taxii2/", headers={"Accept": TAXII, "Authorization": f"Bearer {site_key}"}).status_code == 200
@@ -188,7 +177,7 @@ def test_an_org_admin_cannot_act_on_a_site_admins_credentials(world: World, clie
     assert made.status_code == 201 and made.json()["organization"] == world.acme.id
     listed = {k["key_id"] for k in client.get("/api/v1/keys", headers=org_admin).json()["keys"]}
     assert other_org.key_id not in listed
-    contributor = key(world, world.acme.id)
+    contributor = taxii_key(world, world.acme.id)
     assert client.get("/api/v1/keys", headers=contributor).status_code == 403
     with pytest.raises(PermissionDenied):
         world.node.admin.revoke_key(site_record.key_id, by=Actor(world.acme.id, Role.ORG_ADMIN))
@@ -203,8 +192,8 @@ def test_no_sql_injection_through_filter_or_sort_fields(world: World, client: Te
     """Parameters are allowlisted by name and parsed by format; values reach the database only as bound
     parameters. Nothing is ignored, nothing is interpolated."""
     isac = world.node.admin.collection("isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id, Role.READER)
-    post(client, acme, isac, [indicator(1, level=Tlp.RED), indicator(2, level=Tlp.GREEN)])
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id, Role.READER)
+    taxii_post(client, acme, isac, [indicator(1, level=Tlp.RED), indicator(2, level=Tlp.GREEN)])
     for name in ("match[type]", "match[id]", "match[version]", "match[spec_version]", "added_after", "next",
                  "limit", "sort", "order_by", "match[created_by_ref]"):
         response = client.get(f"{ROOT}/collections/{isac}/objects/", headers=globex, params={name: value})
@@ -221,10 +210,10 @@ def test_ids_and_versions_guessed_by_a_non_member(world: World, client: TestClie
     """A non-member that knows (or guesses) a collection id, an object id and its versions learns nothing: every
     answer is the answer for things that do not exist."""
     isac = world.node.admin.collection("isac").id
-    acme = key(world, world.acme.id)
-    outsider = key(world, world.outsider.id)
+    acme = taxii_key(world, world.acme.id)
+    outsider = taxii_key(world, world.outsider.id)
     secret = indicator(1, level=Tlp.CLEAR)
-    post(client, acme, isac, [secret])
+    taxii_post(client, acme, isac, [secret])
     guessed = every_read(client, outsider, isac, secret["id"])
     unknown = every_read(client, outsider, "00000000-0000-4000-8000-000000000000", secret["id"])
     assert [status for status, _ in guessed] == [404] * 5

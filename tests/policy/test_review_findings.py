@@ -19,10 +19,9 @@ from phalanx.config import Settings
 from phalanx.identity import Role
 from phalanx.stix import Tlp, deterministic_id, validate
 from phalanx.web import create_app
-from tests.support import INDICATOR, World, make_world
+from tests.support import INDICATOR, TAXII, TAXII_ROOT, World, make_world, taxii_key, taxii_post
 
-TAXII = "application/taxii+json;version=2.1"
-ROOT = "/taxii2/api"
+ROOT = TAXII_ROOT
 EXTENSION = "extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e"
 
 
@@ -45,21 +44,8 @@ def client(world: World) -> Iterator[TestClient]:
         yield c
 
 
-def key(world: World, org: str | None, role: Role | None = Role.CONTRIBUTOR, user: str | None = None
-        ) -> dict[str, str]:
-    """Headers with a new key of ``org`` (or of the person ``user``)."""
-    secret, _ = world.node.admin.create_key(None if user else org, None if user else role, user_ref=user)
-    return {"Accept": TAXII, "Authorization": f"Bearer {secret}"}
 
 
-def post(client: TestClient, headers: dict[str, str], collection: str, objects: list[dict[str, Any]],
-         **params: str) -> dict[str, Any]:
-    """The TAXII status of one POST of ``objects``."""
-    response = client.post(f"{ROOT}/collections/{collection}/objects/", params=params,
-                           headers={**headers, "Content-Type": TAXII}, content=json.dumps({"objects": objects}))
-    assert response.status_code == 202, response.text
-    status: dict[str, Any] = response.json()
-    return status
 
 
 def entries(status: dict[str, Any]) -> list[dict[str, str]]:
@@ -95,14 +81,14 @@ def test_amber_parts_of_a_clear_object_are_not_passed_on(world: World, client: T
     the AMBER description there. AMBER may not be passed on by its recipients (policy.md)."""
     isac = world.node.admin.collection("isac").id
     other = world.node.admin.add_collection("isac-2", community="isac").id
-    acme, initech = key(world, world.acme.id), key(world, world.node.admin.organization("Initech").id)
-    globex = key(world, world.globex.id, Role.READER)
+    acme, initech = taxii_key(world, world.acme.id), taxii_key(world, world.node.admin.organization("Initech").id)
+    globex = taxii_key(world, world.globex.id, Role.READER)
     secret: dict[str, Any] = {**INDICATOR, "object_marking_refs": [Tlp.CLEAR.value], "description": "AMBER-SECRET",
                               "granular_markings": [{"marking_ref": Tlp.AMBER.value, "selectors": ["description"]}]}
-    assert entries(post(client, acme, isac, [secret], recipients="Initech"))[0]["message"].startswith("added")
+    assert entries(taxii_post(client, acme, isac, [secret], recipients="Initech"))[0]["message"].startswith("added")
     assert b"AMBER-SECRET" in served(client, initech, isac, secret["id"])
     assert b"AMBER-SECRET" not in served(client, globex, isac, secret["id"])
-    post(client, initech, other, [secret])  # refused: 'restricted' (its description is AMBER)
+    taxii_post(client, initech, other, [secret])  # refused: 'restricted' (its description is AMBER)
     assert b"AMBER-SECRET" not in served(client, globex, other, secret["id"])
 
 
@@ -113,12 +99,12 @@ def test_a_selector_the_validator_accepts_is_redacted(world: World, client: Test
     is accepted; ``stix._markings._parse`` refuses the empty segment, so ``granular_levels`` ignores the marking:
     the level is not raised and nothing is removed. Globex, not a named recipient, reads RED-SECRET."""
     isac = world.node.admin.collection("isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id, Role.READER)
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id, Role.READER)
     obj: dict[str, Any] = {**INDICATOR, "object_marking_refs": [Tlp.GREEN.value],
                            "extensions": {EXTENSION: {"extension_type": "toplevel-property-extension"}},
                            "x_analyst_notes": {"": "RED-SECRET"},
                            "granular_markings": [{"marking_ref": Tlp.RED.value, "selectors": ["x_analyst_notes."]}]}
-    post(client, acme, isac, [obj])  # refused: the selector has an empty step
+    taxii_post(client, acme, isac, [obj])  # refused: the selector has an empty step
     assert b"RED-SECRET" not in served(client, globex, isac, obj["id"])
 
 
@@ -129,15 +115,15 @@ def test_a_redacted_value_cannot_be_confirmed_by_posting_guesses(world: World, c
     right one 'duplicate' (accepted). Low-entropy marked values (confidence, labels, a victim's name) fall to one
     POST."""
     isac = world.node.admin.collection("isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id)
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id)
     marking = [{"marking_ref": Tlp.RED.value, "selectors": ["confidence"]}]
     secret: dict[str, Any] = {**INDICATOR, "object_marking_refs": [Tlp.CLEAR.value], "confidence": 70,
                               "granular_markings": marking}
-    post(client, acme, isac, [secret])
+    taxii_post(client, acme, isac, [secret])
     got = client.get(f"{ROOT}/collections/{isac}/objects/{secret['id']}/", headers=globex).json()["objects"][0]
     assert "confidence" not in got
     guesses = [{**got, "confidence": n, "granular_markings": marking} for n in range(0, 101, 10)]
-    answers = [outcome(e) for e in entries(post(client, globex, isac, guesses))]
+    answers = [outcome(e) for e in entries(taxii_post(client, globex, isac, guesses))]
     assert len(set(answers)) == 1, answers  # was: ten 'conflict' and one 'duplicate'
 
 
@@ -154,10 +140,10 @@ def test_sharing_an_observable_does_not_reveal_other_communities(world: World, c
     recipients"), the second 'added'. SCO ids are deterministic, so any member can test any observable against
     every community of the node, and cannot share an observable someone else shared first at another level."""
     isac, elsewhere = world.node.admin.collection("isac").id, world.node.admin.collection("elsewhere").id
-    acme, outsider = key(world, world.acme.id), key(world, world.outsider.id)
-    post(client, outsider, elsewhere, [ipv4("203.0.113.5")])
+    acme, outsider = taxii_key(world, world.acme.id), taxii_key(world, world.outsider.id)
+    taxii_post(client, outsider, elsewhere, [ipv4("203.0.113.5")])
     held_elsewhere, never_seen = ipv4("203.0.113.5"), ipv4("203.0.113.6")
-    answers = {e["id"]: outcome(e) for e in entries(post(client, acme, isac, [held_elsewhere, never_seen]))}
+    answers = {e["id"]: outcome(e) for e in entries(taxii_post(client, acme, isac, [held_elsewhere, never_seen]))}
     assert answers[held_elsewhere["id"]] == answers[never_seen["id"]], answers  # still: 'restricted', 'added'
 
 
@@ -167,10 +153,10 @@ def test_a_duplicate_of_a_hidden_version_is_not_reported_as_shared(world: World,
     version the date_added of ACME's hidden copy, to the microsecond. Globex then cannot read the object it was
     told it shared, and no one else gets it."""
     isac = world.node.admin.collection("isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id)
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id)
     red = ipv4("198.51.100.9", object_marking_refs=[Tlp.RED.value])
-    hidden = entries(post(client, acme, isac, [red]))[0]["version"]
-    answer = entries(post(client, globex, isac, [red]))[0]
+    hidden = entries(taxii_post(client, acme, isac, [red]))[0]["version"]
+    answer = entries(taxii_post(client, globex, isac, [red]))[0]
     assert answer["version"] != hidden  # was: the same timestamp
     if outcome(answer) in ("added", "linked", "duplicate"):
         assert client.get(f"{ROOT}/collections/{isac}/objects/{red['id']}/", headers=globex).status_code == 200
@@ -185,9 +171,9 @@ def test_an_org_admin_cannot_read_red_shared_with_another_person(world: World, c
     ``{"user": "bob"}``, gets a key (201) that acts as bob, and reads the object with it."""
     isac = world.node.admin.collection("isac").id
     world.node.admin.add_user("bob", org_ref=world.globex.id, role=Role.READER)
-    acme, org_admin = key(world, world.acme.id), key(world, world.globex.id, Role.ORG_ADMIN)
+    acme, org_admin = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id, Role.ORG_ADMIN)
     red: dict[str, Any] = {**INDICATOR, "object_marking_refs": [Tlp.RED.value]}
-    post(client, acme, isac, [red], people="bob")
+    taxii_post(client, acme, isac, [red], people="bob")
     path = f"{ROOT}/collections/{isac}/objects/{red['id']}/"
     assert client.get(path, headers=org_admin).status_code == 404
     made = client.post("/api/v1/keys", headers=org_admin, content=json.dumps({"user": "bob"}))
@@ -202,12 +188,12 @@ def test_a_peer_of_another_community_cannot_revoke_an_object(world: World, clien
     may version others' objects). ACME's next update of its own object, in its own collection, is then refused:
     'revoked: the object was revoked; revocation is final'."""
     isac, elsewhere = world.node.admin.collection("isac").id, world.node.admin.collection("elsewhere").id
-    acme, peer = key(world, world.acme.id), key(world, world.outsider.id, Role.PEER)
+    acme, peer = taxii_key(world, world.acme.id), taxii_key(world, world.outsider.id, Role.PEER)
     mine: dict[str, Any] = {**INDICATOR, "object_marking_refs": [Tlp.AMBER.value]}
-    post(client, acme, isac, [mine])
+    taxii_post(client, acme, isac, [mine])
     assert client.get(f"{ROOT}/collections/{isac}/objects/{mine['id']}/", headers=peer).status_code == 404
-    post(client, peer, elsewhere, [{**mine, "modified": "2030-01-01T00:00:00.000Z", "revoked": True}])
-    update = post(client, acme, isac, [{**mine, "modified": "2031-01-01T00:00:00.000Z", "name": "updated"}])
+    taxii_post(client, peer, elsewhere, [{**mine, "modified": "2030-01-01T00:00:00.000Z", "revoked": True}])
+    update = taxii_post(client, acme, isac, [{**mine, "modified": "2031-01-01T00:00:00.000Z", "name": "updated"}])
     assert outcome(entries(update)[0]) == "added", update  # was: 'revoked'
 
 
@@ -216,7 +202,7 @@ def test_the_keys_endpoint_does_not_reveal_other_organizations(world: World, cli
     reader cannot hold a key with role org-admin' (alice's role); for a user or an organization that does not
     exist: 404. Recipients were made to answer alike for unknown and foreign names (policy.md); keys were not."""
     world.node.admin.add_user("alice", org_ref=world.acme.id, role=Role.READER)
-    org_admin = key(world, world.globex.id, Role.ORG_ADMIN)
+    org_admin = taxii_key(world, world.globex.id, Role.ORG_ADMIN)
 
     def ask(body: dict[str, str], name: str) -> tuple[int, str]:
         answer = client.post("/api/v1/keys", headers=org_admin, content=json.dumps(body))
@@ -235,9 +221,9 @@ def test_a_delete_that_fails_deletes_nothing(world: World, client: TestClient) -
     second finds nothing and raises PermissionDenied. The caller gets 403 although X is gone (docs/taxii.md: "if
     any cannot be deleted, nothing is")."""
     isac = world.node.admin.collection("isac").id
-    acme = key(world, world.acme.id)
+    acme = taxii_key(world, world.acme.id)
     mine: dict[str, Any] = {**INDICATOR, "object_marking_refs": [Tlp.GREEN.value]}
-    post(client, acme, isac, [mine])
+    taxii_post(client, acme, isac, [mine])
     answer = client.delete(f"{ROOT}/collections/{isac}/objects/", headers=acme,
                            params={"match[id]": f"{mine['id']},{mine['id']}"})
     still_there = client.get(f"{ROOT}/collections/{isac}/objects/{mine['id']}/", headers=acme).status_code == 200
@@ -251,14 +237,14 @@ def test_every_reader_gets_a_valid_copy(world: World, client: TestClient) -> Non
     forbids. policy.md: when the object without those parts would not be valid STIX, it takes the marking's
     level (fails closed)."""
     isac = world.node.admin.collection("isac").id
-    acme, globex = key(world, world.acme.id), key(world, world.globex.id, Role.READER)
+    acme, globex = taxii_key(world, world.acme.id), taxii_key(world, world.globex.id, Role.READER)
     obj: dict[str, Any] = {
         **INDICATOR, "object_marking_refs": [Tlp.CLEAR.value],
         "kill_chain_phases": [{"kill_chain_name": "lockheed-martin-cyber-kill-chain", "phase_name": "reconnaissance"}],
         "granular_markings": [
             {"marking_ref": Tlp.GREEN.value, "selectors": ["kill_chain_phases.[0].kill_chain_name"]},
             {"marking_ref": Tlp.RED.value, "selectors": ["kill_chain_phases.[0].phase_name"]}]}
-    post(client, acme, isac, [obj])
+    taxii_post(client, acme, isac, [obj])
     for got in client.get(f"{ROOT}/collections/{isac}/objects/", headers=globex).json().get("objects", []):
         errors = [(v.path, v.rule) for v in validate(got, strict=True) if v.severity == "error"]
         assert not errors, errors  # was: kill_chain_phases[0].phase_name missing
@@ -270,8 +256,8 @@ def test_empty_or_repeated_parameters_are_refused(world: World, client: TestClie
     refuses a repeated one (docs/taxii.md: "A parameter an endpoint does not take is refused (400), never
     ignored")."""
     isac = world.node.admin.collection("isac").id
-    acme = key(world, world.acme.id)
-    post(client, acme, isac, [INDICATOR])
+    acme = taxii_key(world, world.acme.id)
+    taxii_post(client, acme, isac, [INDICATOR])
     empty = client.get(f"{ROOT}/collections/{isac}/objects/", headers=acme, params={"match[id]": ""})
     assert empty.status_code == 400 or "objects" not in empty.json()
     repeated = client.get(f"/api/v1/collections/{isac}/objects", headers=acme,
