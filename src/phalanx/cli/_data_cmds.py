@@ -192,7 +192,7 @@ def export(state: State, collection_ref: str | None, types: tuple[str, ...], add
         if actor is None:
             collection = node.admin.collection(collection_ref).id if collection_ref else None
         else:
-            collection = node.reader.readable(actor, collection_ref).id if collection_ref else None
+            collection = node.reader.readable(actor, collection_ref).collection.id if collection_ref else None
         wanted = tuple(t.strip() for value in types for t in value.split(",") if t.strip())
         query = Query(collection=collection, types=wanted, added_after=after, limit=1000,
                       versions=(VersionFilter.ALL,) if all_versions else (VersionFilter.LAST,))

@@ -30,7 +30,7 @@ class Deletion:
         before anything is deleted: ``NotFound`` when the caller sees none of an object's matching versions,
         ``PermissionDenied`` when it sees them but none is its organization's; then nothing is deleted."""
         owner = delete_owner(actor)
-        collection = self._reader.readable(actor, collection_ref)
+        collection = self._reader.readable(actor, collection_ref).collection
         object_ids = list(dict.fromkeys(object_ids))  # each once: a repeated id is one object
         for object_id in object_ids:
             query = Query(collection=collection.id, ids=(object_id,), versions=versions,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["CollectionAccess", "Explanation", "Reader"]
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,7 +18,7 @@ import orjson
 from ..config import Settings
 from ..errors import NotFound, PermissionDenied
 from ..identity import Actor, Collection, Directory
-from ..policy import Decision, Shared, Venue, may_read, may_see, may_write, visibility, visible_up_to
+from ..policy import Decision, Shared, Venue, may_read, may_see, may_write, require, visibility, visible_up_to
 from ..stix import Tlp, canonical
 from ..stix._markings import granular_levels, object_level, redact
 from ..store import Page, Query, Store, StoredVersion, StoreStats
@@ -29,8 +29,14 @@ class CollectionAccess:
     """A collection, and what the caller may do with it."""
 
     collection: Collection
-    can_read: bool
+    venue: Venue
+    """Its community and that community's members, as the policy reads them."""
+    read: Decision
     can_write: bool
+
+    @property
+    def can_read(self) -> bool:
+        return self.read.allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ class Reader:
         venue = self._venue(collection)
         read = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
         write = may_write(actor, community=venue.community, members=venue.members)
-        return CollectionAccess(collection, read.allowed, write.allowed)
+        return CollectionAccess(collection, venue, read, write.allowed)
 
     def collections(self, actor: Actor) -> list[CollectionAccess]:
         """The collections ``actor`` may read or write, with what it may do."""
@@ -83,34 +89,35 @@ class Reader:
             raise NotFound(f"no collection {ref!r}", hint="List the collections you may use: GET collections/.")
         return access
 
-    def readable(self, actor: Actor, ref: str) -> Collection:
+    def readable(self, actor: Actor, ref: str) -> CollectionAccess:
         """The collection, if ``actor`` may read it (``NotFound`` when it may not even see it, ``PermissionDenied``
         when it may write but not read)."""
         access = self.collection(actor, ref)
-        if not access.can_read:
-            venue = self._venue(access.collection)
-            denied = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
-            raise PermissionDenied(denied.reason, hint=denied.remedy)
-        return access.collection
+        require(access.read)
+        return access
 
     # objects ------------------------------------------------------------------------------------------
 
     def page(self, actor: Actor, query: Query) -> Page:
         """One page of ``query.collection`` as ``actor`` may see it: only the versions in its audience (the
         policy compiled into the query), each with the parts marked beyond its reach removed."""
+        return self.read(actor, query)[1]
+
+    def read(self, actor: Actor, query: Query) -> tuple[CollectionAccess, Page]:
+        """``page``, and the collection it was read from (looked up once)."""
         if query.collection is None:
             raise PermissionDenied("reading across all collections is for the node operator; name a collection")
-        collection = self.readable(actor, query.collection)
-        venue = self._venue(collection)
+        access = self.readable(actor, query.collection)
+        collection, venue = access.collection, access.venue
         types = query.types
         if collection.types:
             types = tuple(t for t in types if t in collection.types) if types else collection.types
             if not types:  # asked only for types this collection does not serve
-                return Page((), False, None)
+                return access, Page((), False, None)
         limit = max(1, min(query.limit, self._settings.page_size_max))
         page = self._store.query(replace(query, collection=collection.id, limit=limit, types=types,
                                          visibility=visibility(actor, venue)))
-        return replace(page, items=[self._served(actor, venue, item) for item in page.items])
+        return access, replace(page, items=[self._served(actor, venue, item) for item in page.items])
 
     def _served(self, actor: Actor, venue: Venue, item: StoredVersion) -> StoredVersion:
         """The copy of ``item`` ``actor`` gets: without the parts granular markings put beyond its reach."""
@@ -133,12 +140,11 @@ class Reader:
         operator: this names collections and versions the actor cannot see)."""
         found: list[Explanation] = []
         for collection in self._directory.list_collections():
-            venue = self._venue(collection)
-            access = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
+            access = self._access(actor, collection)
             for item in self._store.versions(object_id, collection=collection.id):
-                shared = self._shared(item, venue)
-                decision = may_see(actor, shared) if access.allowed else access
-                found.append(Explanation(collection, item, access, decision, self._level_story(item),
+                shared = self._shared(item, access.venue)
+                decision = may_see(actor, shared) if access.can_read else access.read
+                found.append(Explanation(collection, item, access.read, decision, self._level_story(item),
                                          self._removed(actor, shared, item) if decision.allowed else ()))
         if not found:
             raise NotFound(f"no object {object_id} in any collection")
@@ -178,7 +184,7 @@ class Reader:
         operator). With one: what it may see, from ``query.collection`` or (None) every collection it may
         read, each version once."""
         if actor is None:
-            yield from self._pages(lambda q: self._store.query(q), query)
+            yield from self._pages(self._store.query, query)
             return
         refs = [query.collection] if query.collection else [a.collection.id for a in self.collections(actor)
                                                             if a.can_read]
@@ -190,10 +196,10 @@ class Reader:
                     yield item
 
     @staticmethod
-    def _pages(fetch: Any, query: Query) -> Iterator[StoredVersion]:
+    def _pages(fetch: Callable[[Query], Page], query: Query) -> Iterator[StoredVersion]:
         page_query = query
         while True:
-            page: Page = fetch(page_query)
+            page = fetch(page_query)
             yield from page.items
             if not page.more:
                 return

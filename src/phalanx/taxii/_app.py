@@ -147,19 +147,19 @@ def create_taxii_app(node: Node) -> Starlette:
         if actor.role is Role.ANONYMOUS and not node.reader.collections(actor):
             raise need_credentials("this server")
 
-    def query_of(collection_id: str, f: params.Filters, **fixed: Any) -> Query:
-        """The store query for these filters; ``fixed`` replaces what the endpoint decides itself."""
+    def query_of(cid: str, f: params.Filters, **fixed: Any) -> Query:
+        """The query for these filters on collection ``cid``; ``fixed`` replaces what the endpoint decides."""
         limit = min(f.limit or page_size, settings.page_size_max)
         wanted: dict[str, Any] = {"ids": f.ids, "types": f.types, "versions": f.versions, **fixed}
-        return Query(collection=collection_id, spec_versions=f.spec_versions, added_after=f.added_after,
-                     limit=limit, cursor=f.next, **wanted)
+        return Query(collection=cid, spec_versions=f.spec_versions, added_after=f.added_after, limit=limit,
+                     cursor=f.next, **wanted)
 
     def read(key: str | None, cid: str, f: params.Filters, **fixed: Any) -> tuple[CollectionAccess, Page]:
-        """One page of a collection as the caller may see it."""
+        """One page of a collection as the caller may see it (an anonymous caller is asked for credentials
+        instead of being told whether the collection exists)."""
         actor = who(key)
-        access = usable(actor, cid)
         try:
-            return access, node.reader.page(actor, query_of(access.collection.id, f, **fixed))
+            return node.reader.read(actor, query_of(cid, f, **fixed))
         except (NotFound, PermissionDenied):
             if actor.role is Role.ANONYMOUS:
                 raise need_credentials("this collection") from None
