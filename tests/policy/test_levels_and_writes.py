@@ -83,3 +83,16 @@ def test_who_may_delete_what() -> None:
     for role in (Role.READER, Role.PEER, Role.ANONYMOUS):
         with pytest.raises(PermissionDenied):
             delete_owner(Actor(OWNER, role))
+
+
+def test_the_story_of_a_level() -> None:
+    """What `phalanx policy explain` says of where a stored level came from."""
+    from phalanx.policy import level_story
+
+    marked = {**INDICATOR, "object_marking_refs": [Tlp.GREEN.value]}
+    assert level_story(marked, Tlp.GREEN, default=Tlp.AMBER) == "TLP:GREEN (marked)"
+    raised = _granular(marked, Tlp.AMBER_STRICT, "pattern")
+    assert "marked TLP:GREEN; raised" in level_story(raised, Tlp.AMBER_STRICT, default=Tlp.AMBER)
+    assert "no TLP marking, so the hub's default TLP:AMBER; raised" in level_story(
+        _granular(INDICATOR, Tlp.RED, "pattern"), Tlp.RED, default=Tlp.AMBER)
+    assert "the hub's default when it was shared" in level_story(INDICATOR, Tlp.GREEN, default=Tlp.AMBER)

@@ -31,7 +31,7 @@ from ._audience import (
     visible_up_to,
 )
 from ._decision import Decision, require
-from ._levels import level_of, top_level_of
+from ._levels import level_of, level_story, sharing_levels, top_level_of
 from ._scope import Recipients, check_recipients, principals, scope_notes
 from ._writes import delete_owner, may_pass_on, write_guard
 
@@ -47,6 +47,7 @@ __all__ = [
     "check_recipients",
     "delete_owner",
     "level_of",
+    "level_story",
     "may_administer",
     "may_grant",
     "may_manage_key",
@@ -58,6 +59,7 @@ __all__ = [
     "red_principals",
     "require",
     "scope_notes",
+    "sharing_levels",
     "top_level_of",
     "visibility",
     "visible_up_to",

@@ -8,18 +8,42 @@
    last item of a list that may not be empty...), the whole object takes the next level up that a granular
    marking uses: it fails closed. So does a granular TLP marking whose selector cannot be read.
 
-``top_level_of`` is the most restrictive level of any part: how far the whole object may travel.
+``top_level_of`` is the most restrictive level of any part: how far the whole object may travel;
+``sharing_levels`` gives both for a parsed object, and ``level_story`` says where a stored level came from.
 """
 
 from __future__ import annotations
 
-__all__ = ["level_of", "top_level_of"]
+__all__ = ["level_of", "level_story", "sharing_levels", "top_level_of"]
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..stix import Tlp, validate
+from ..stix import StixObject, Tlp, tlp_of, validate
 from ..stix._markings import granular_levels, object_level, redact
+
+
+def sharing_levels(obj: StixObject, *, default: Tlp, strict: bool) -> tuple[Tlp, Tlp]:
+    """The level a version is stored with, and its top level (see the module doc)."""
+    if b'"granular_markings"' not in obj.canonical:  # the bulk path: the markings are all the object's own
+        level = tlp_of(obj.marking_refs) or default
+        return level, level
+    data = obj.properties()
+    level = level_of(data, default=default, strict=strict)
+    return level, top_level_of(data, level)
+
+
+def level_story(data: Mapping[str, Any], level: Tlp, *, default: Tlp) -> str:
+    """Where the ``level`` an object was stored with came from, for people (``default``: the hub's now)."""
+    marked = object_level(data)
+    if marked is level:
+        return f"{level.title} (marked)"
+    raised = "; raised to the level of a granular marking on a part it cannot be served without"
+    if marked is not None:
+        return f"{level.title} (marked {marked.title}{raised})"
+    if level.rank > default.rank and any(g.level is level for g in granular_levels(data)):
+        return f"{level.title} (no TLP marking, so the hub's default {default.title}{raised})"
+    return f"{level.title} (no TLP marking: the hub's default when it was shared)"
 
 
 def top_level_of(data: Mapping[str, Any], level: Tlp) -> Tlp:

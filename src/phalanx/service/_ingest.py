@@ -22,16 +22,15 @@ from ..policy import (
     Recipients,
     Venue,
     check_recipients,
-    level_of,
     may_pass_on,
     may_write,
     principals,
     require,
     scope_notes,
-    top_level_of,
+    sharing_levels,
     write_guard,
 )
-from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, parse_document, tlp_of
+from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, parse_document
 from ..store import PutResult, PutStatus, Store, VersionRow, WriteGuard
 from ._results import IngestSummary, ObjectResult
 
@@ -42,19 +41,13 @@ _FOREIGN = ("foreign: another organization contributed this object; only its con
 
 
 def to_row(obj: StixObject, *, default_tlp: Tlp = Tlp.AMBER, strict: bool = True) -> VersionRow:
-    """The row the store keeps for ``obj``, with the sharing level ``phalanx.policy`` gives it."""
-    if b'"granular_markings"' in obj.canonical:
-        data = obj.properties()
-        level = level_of(data, default=default_tlp, strict=strict)
-        top = top_level_of(data, level)
-    else:
-        level = top = tlp_of(obj.marking_refs) or default_tlp  # no granular markings: these are the object's
+    """The row the store keeps for ``obj``, with the sharing levels ``phalanx.policy`` gives it."""
+    level, top = sharing_levels(obj, default=default_tlp, strict=strict)
     return VersionRow(
         id=obj.id, type=obj.type, spec_version=obj.spec_version, version=obj.version, created=obj.created,
         revoked=obj.revoked, canonical=obj.canonical, digest=obj.digest, marking_refs=obj.marking_refs,
         created_by_ref=obj.created_by_ref, level=level.rank, top_level=top.rank,
     )
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,20 @@ import orjson
 from ..config import Settings
 from ..errors import NotFound, PermissionDenied
 from ..identity import Actor, Collection, Directory
-from ..policy import Decision, Shared, Venue, may_read, may_see, may_write, require, visibility, visible_up_to
+from ..policy import (
+    Decision,
+    Shared,
+    Venue,
+    level_story,
+    may_read,
+    may_see,
+    may_write,
+    require,
+    visibility,
+    visible_up_to,
+)
 from ..stix import Tlp, canonical
-from ..stix._markings import granular_levels, object_level, redact
+from ..stix._markings import marked_above, redact
 from ..store import Page, Query, Store, StoredVersion, StoreStats
 
 
@@ -124,10 +135,10 @@ class Reader:
         if b'"granular_markings"' not in item.canonical:
             return item
         reach = visible_up_to(actor, self._shared(item, venue))
-        data: dict[str, Any] = orjson.loads(item.canonical)
         if reach is None:  # cannot happen for a row the query admitted; never serve it whole if it does
             raise PermissionDenied("this object is not for you")
-        if not any(g.level.rank > reach.rank for g in granular_levels(data)):
+        data: dict[str, Any] = orjson.loads(item.canonical)
+        if not marked_above(data, reach):
             return item
         return replace(item, canonical=canonical(redact(data, above=reach)))
 
@@ -151,27 +162,12 @@ class Reader:
         return found
 
     def _level_story(self, item: StoredVersion) -> str:
-        data = orjson.loads(item.canonical)
-        level = Tlp.of_rank(item.level)
-        marked = object_level(data)
-        if marked is level:
-            return f"{level.title} (marked)"
-        raised = "; raised to the level of a granular marking on a part it cannot be served without"
-        if marked is not None:
-            return f"{level.title} (marked {marked.title}{raised})"
-        default = self._settings.default_tlp
-        if level is not default and level.rank > default.rank and any(g.level is level
-                                                                          for g in granular_levels(data)):
-            return f"{level.title} (no TLP marking, so the hub's default {default.title}{raised})"
-        return f"{level.title} (no TLP marking: the hub's default when it was shared)"
+        return level_story(orjson.loads(item.canonical), Tlp.of_rank(item.level), default=self._settings.default_tlp)
 
-    def _removed(self, actor: Actor, shared: Shared, item: StoredVersion) -> tuple[str, ...]:
+    @staticmethod
+    def _removed(actor: Actor, shared: Shared, item: StoredVersion) -> tuple[str, ...]:
         reach = visible_up_to(actor, shared)
-        data = orjson.loads(item.canonical)
-        if reach is None:
-            return ()
-        return tuple(".".join(f"[{t}]" if isinstance(t, int) else t for t in path)
-                     for g in granular_levels(data) if g.level.rank > reach.rank for path in g.paths)
+        return () if reach is None else tuple(marked_above(orjson.loads(item.canonical), reach))
 
     # the operator -------------------------------------------------------------------------------------
 

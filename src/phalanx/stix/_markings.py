@@ -13,7 +13,7 @@ so that a reader outside those parts' audience gets the rest; ``phalanx.policy``
 
 from __future__ import annotations
 
-__all__ = ["GranularLevel", "granular_levels", "object_level", "redact"]
+__all__ = ["GranularLevel", "granular_levels", "marked_above", "object_level", "redact"]
 
 import copy
 from collections.abc import Iterable, Mapping
@@ -83,6 +83,12 @@ def granular_levels(data: Mapping[str, Any]) -> list[GranularLevel]:
             else:
                 found[level].append(path)
     return [GranularLevel(level, tuple(found[level]), level in whole) for level in sorted(found, key=lambda t: t.rank)]
+
+
+def marked_above(data: Mapping[str, Any], level: Tlp) -> list[str]:
+    """The selectors of the parts marked (granularly) more restrictively than ``level``: what ``redact``
+    removes."""
+    return [_selector(path) for g in granular_levels(data) if g.level.rank > level.rank for path in g.paths]
 
 
 def redact(data: Mapping[str, Any], *, above: Tlp) -> dict[str, Any]:
