@@ -17,7 +17,7 @@ store by ``visibility``), the level an object is stored at (``level_of``), the r
     'TLP:RED is for named recipients only, and the sharer named none: only its own organization sees it'
 """
 
-from ._access import may_administer, may_grant, may_manage_key, may_read, may_write
+from ._access import may_administer, may_grant, may_manage_key, may_read, may_read_status, may_write
 from ._audience import (
     READ_RULES,
     AnyOf,
@@ -53,6 +53,7 @@ __all__ = [
     "may_manage_key",
     "may_pass_on",
     "may_read",
+    "may_read_status",
     "may_see",
     "may_write",
     "principals",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["may_administer", "may_grant", "may_manage_key", "may_read", "may_write"]
+__all__ = ["may_administer", "may_grant", "may_manage_key", "may_read", "may_read_status", "may_write"]
 
 from collections.abc import Collection as Members
 
@@ -50,10 +50,12 @@ def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
     return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
 
 
-def may_manage_key(actor: Actor, *, org_id: str, role: Role) -> Decision:
-    """Create or revoke a key of organization ``org_id`` with ``role``: node administrators any; org-admins
-    their own organization's keys up to org-admin, never an admin or peer key (not even one held in their
-    organization: that would be acting on the node administrator's credentials)."""
+def may_manage_key(actor: Actor, *, org_id: str, role: Role, person: str | None = None) -> Decision:
+    """Create or revoke a key of organization ``org_id`` with ``role`` (``person``: the user it acts as, when
+    making one). Node administrators any; org-admins their own organization's keys up to org-admin, never an
+    admin or peer key (not even one held in their organization: that would be acting on the node
+    administrator's credentials), and no key acting as another person (it would read what is shared with that
+    person by name)."""
     if actor.role is Role.ADMIN:
         return Decision(True, "node administrator")
     if actor.role is not Role.ORG_ADMIN or actor.org_id != org_id:
@@ -61,7 +63,21 @@ def may_manage_key(actor: Actor, *, org_id: str, role: Role) -> Decision:
     if role in (Role.ADMIN, Role.PEER, Role.ANONYMOUS):
         return Decision(False, f"{role.value} keys are managed by node administrators only",
                         "Ask a node administrator.")
+    if person is not None and person != actor.user_id:
+        return Decision(False, "an org-admin makes keys for its organization or for itself; a key for another "
+                        "person would act as that person",
+                        "Ask a node administrator, or the person, for a key of theirs.")
     return Decision(True, f"org-admin of this organization; a {role.value} key has no more power than yours")
+
+
+def may_read_status(actor: Actor, *, owner: str) -> Decision:
+    """Read the status of a request that shared objects: the organization that made it, and node
+    administrators."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.role is not Role.ANONYMOUS and actor.org_id == owner:
+        return Decision(True, "your organization made the request")
+    return Decision(False, "the status of a request is for the organization that made it")
 
 
 _POWER = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.ORG_ADMIN: 2, Role.ADMIN: 3}

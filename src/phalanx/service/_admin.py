@@ -10,6 +10,7 @@ __all__ = ["Admin"]
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from ..errors import Conflict, NotFound, PermissionDenied
 from ..identity import (
@@ -33,6 +34,7 @@ from ..identity import (
 from ..policy import may_administer, may_grant, may_manage_key, require
 
 _DAY_MICROS = 86_400 * 1_000_000
+T = TypeVar("T")
 
 
 class Admin:
@@ -153,12 +155,7 @@ class Admin:
         if expires_days is not None and not 0 < expires_days <= MAX_KEY_DAYS:
             raise InvalidExpiry(f"a key cannot be made to last {expires_days} days")
         if by is not None:
-            require(may_manage_key(by, org_id=org_id, role=role))
-            if user is not None and by.role is not Role.ADMIN and user.id != by.user_id:
-                # A key acts as its person (TLP:RED shared with them by name): an org-admin may not be them.
-                raise PermissionDenied("an org-admin makes keys for its organization or for itself; a key for "
-                                       "another person would act as that person",
-                                       hint="Ask a node administrator, or the person, for a key of theirs.")
+            require(may_manage_key(by, org_id=org_id, role=role, person=None if user is None else user.id))
         now = self._clock()
         expires = None if expires_days is None else now + int(expires_days * _DAY_MICROS)
         key, record = issue_api_key(org_id, role, now=now, label=label, expires=expires,
@@ -169,22 +166,14 @@ class Admin:
     def _within_own_organization(self, by: Actor, org_ref: str | None, user_ref: str | None) -> None:
         """For an actor other than a node administrator: the organization and the user it names must be its own;
         an unknown one and another organization's get the same answer."""
-        if user_ref is not None:
-            try:
-                user: User | None = self._directory.get_user(user_ref)
-            except NotFound:
-                user = None
-            if user is None or user.org_id != by.org_id:
-                raise NotFound(f"no user {user_ref!r} in your organization",
-                               hint="Name a user of your own organization; its operator adds users.")
-        if org_ref is not None:
-            try:
-                org: Organization | None = self._directory.get_organization(org_ref)
-            except NotFound:
-                org = None
-            if org is None or org.id != by.org_id:
-                raise NotFound(f"no organization {org_ref!r} that you administer",
-                               hint="Leave the organization out: your keys are for your own organization.")
+        user = None if user_ref is None else _found(self._directory.get_user, user_ref)
+        if user_ref is not None and (user is None or user.org_id != by.org_id):
+            raise NotFound(f"no user {user_ref!r} in your organization",
+                           hint="Name a user of your own organization; its operator adds users.")
+        org = None if org_ref is None else _found(self._directory.get_organization, org_ref)
+        if org_ref is not None and (org is None or org.id != by.org_id):
+            raise NotFound(f"no organization {org_ref!r} that you administer",
+                           hint="Leave the organization out: your keys are for your own organization.")
 
     def api_keys(self, org_ref: str | None = None, *, by: Actor | None = None) -> list[ApiKeyRecord]:
         """Keys (of one organization); ``by`` an actor, the keys it administers."""
@@ -198,10 +187,7 @@ class Admin:
         """Revoke a key; returns its record and whether this call revoked it (False: it already was). ``by`` an
         actor: node administrators revoke any key, org-admins their organization's keys that have no more power
         than theirs (never a node administrator's key, even one held in their organization)."""
-        try:
-            before: ApiKeyRecord | None = self._directory.get_api_key(key_id)
-        except NotFound:
-            before = None
+        before = _found(self._directory.get_api_key, key_id)
         if before is None or (by is not None and by.role is not Role.ADMIN and before.org_id != by.org_id):
             raise NotFound(f"no API key {key_id}", hint="'phalanx key list' (GET /api/v1/keys) lists the keys.")
         if by is not None:
@@ -223,3 +209,11 @@ class Admin:
                 hint="Pass --collection TITLE_OR_ID ('phalanx collection list' shows them).",
             )
         return collections[0]
+
+
+def _found(get: Callable[[str], T], ref: str) -> T | None:
+    """``get(ref)``, or None when there is no such thing."""
+    try:
+        return get(ref)
+    except NotFound:
+        return None

@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ..errors import Error, NotFound
-from ..identity import Actor, Role
+from ..identity import Actor
+from ..policy import may_read_status
 from ..stix import Parsed, Refused, StixObject, format_micros, parse_micros
 from ..store import StatusEntry, Statuses, StatusOutcome, StatusRecord
 from ._ingest import Ingest, Sharing
@@ -129,8 +130,7 @@ class Submissions:
             record = self._statuses.get(status_id)
         except NotFound:
             record = None
-        if record is None or not (actor.role is Role.ADMIN or (actor.role is not Role.ANONYMOUS
-                                                                and actor.org_id == record.owner)):
+        if record is None or not may_read_status(actor, owner=record.owner).allowed:
             raise NotFound(f"no status {status_id}", hint="Poll the status id the POST of objects returned.")
         pending = any(e.outcome is StatusOutcome.PENDING for e in record.entries)
         if pending and self._clock() - record.updated > STALE_AFTER:
