@@ -7,22 +7,25 @@ caller, who may read public collections only.
 
 from __future__ import annotations
 
-__all__ = ["CHALLENGE", "credentials", "flag", "read_body", "status_of"]
+__all__ = ["CHALLENGE", "SINGLE", "check_params", "credentials", "flag", "read_body", "split", "status_of", "timestamp"]
 
 import base64
 import binascii
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from .errors import (
     AuthenticationError,
     Error,
     InputTooLarge,
+    InvalidParameter,
     NotFound,
     PermissionDenied,
     StoreError,
     StoreUnavailable,
 )
+from .stix import parse_micros
 
 _STATUS = ((InputTooLarge, 413), (AuthenticationError, 401), (PermissionDenied, 403), (NotFound, 404),
            (StoreUnavailable, 503), (StoreError, 500))
@@ -85,3 +88,36 @@ def flag(value: str | None, name: str) -> bool | None:
     if value.lower() in ("0", "false", "no"):
         return False
     raise ValueError(f"{name}={value!r} must be true or false")
+
+
+def split(params: QueryParams, name: str) -> tuple[str, ...]:
+    """The values of a parameter that may be repeated or hold comma-separated values."""
+    return tuple(part.strip() for value in params.getlist(name) for part in value.split(",") if part.strip())
+
+
+SINGLE = ("added_after", "limit", "next", "tolerant")
+"""The parameters (of either API) that take one value."""
+
+
+def check_params(params: QueryParams, allowed: tuple[str, ...], *, single: tuple[str, ...] = SINGLE) -> None:
+    """Refuse (``InvalidParameter``) a parameter the endpoint does not take (an allowlist: nothing unknown is
+    ignored), one of ``single`` given twice, and one given with no value (a filter with nothing in it would
+    match everything)."""
+    unknown = sorted({name for name in params if name not in allowed})
+    if unknown:
+        takes = ", ".join(allowed) if allowed else "no parameters"
+        raise InvalidParameter(f"unknown parameter {unknown[0]!r}: this endpoint takes {takes}")
+    for name in params:
+        count = len(params.getlist(name))
+        if name in single and count > 1:
+            raise InvalidParameter(f"{name} may be given once, not {count} times")
+        if not split(params, name):
+            raise InvalidParameter(f"{name} is given with no value")
+
+
+def timestamp(text: str, name: str) -> int:
+    """A timestamp parameter in microseconds; ``InvalidParameter`` saying what to send."""
+    try:
+        return parse_micros(text.strip())
+    except ValueError as exc:
+        raise InvalidParameter(f"{name}: {exc}") from None

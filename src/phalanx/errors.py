@@ -15,6 +15,7 @@ __all__ = [
     "InputTooLarge",
     "InvalidCursor",
     "InvalidJSON",
+    "InvalidParameter",
     "InvalidQuery",
     "InvalidRecipients",
     "InvalidSTIX",
@@ -157,6 +158,12 @@ class InvalidQuery(Error):
     """A query asks for something the store cannot answer (a limit below 1, an unknown version filter)."""
 
     hint = "Fix the query: limit must be at least 1; versions are 'first', 'last', 'all' or timestamps."
+
+
+class InvalidParameter(Error):
+    """A URL parameter is unknown to the endpoint, given twice or empty, or has a value it cannot use."""
+
+    hint = "See docs/taxii.md (TAXII) or docs/api.md (the JSON API) for each endpoint's parameters and formats."
 
 
 class InvalidRecipients(Error):

@@ -33,6 +33,7 @@ from .._http import CHALLENGE, credentials, read_body, status_of
 from ..errors import (
     AuthenticationError,
     Error,
+    InvalidParameter,
     NotFound,
     PermissionDenied,
 )
@@ -211,7 +212,7 @@ def create_taxii_app(node: Node) -> Starlette:
         if request.method == "DELETE":
             f = params.filters(request.query_params, params.DELETE_MANY, default_version=VersionFilter.ALL)
             if not f.ids:
-                raise params.InvalidParameter("DELETE on objects/ needs match[id]: the objects to delete")
+                raise InvalidParameter("DELETE on objects/ needs match[id]: the objects to delete")
             return await delete(request, key, f, f.ids)
         f = params.filters(request.query_params, params.OBJECTS)
         _, page = await run_in_threadpool(read, key, request.path_params["id"], f)

@@ -29,13 +29,13 @@ from starlette.routing import Mount, Route
 
 from .. import __version__
 from .._http import CHALLENGE, credentials, flag, read_body, status_of
-from ..errors import AuthenticationError, Error, InvalidJSON
+from ..errors import AuthenticationError, Error, InvalidJSON, InvalidParameter
 from ..identity import Actor, ApiKeyRecord, Role
 from ..service import Node
 from ..stix import format_micros, parse_document
 from ..stix._json import dumps
 from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
-from ._params import POST_OBJECTS, InvalidParameter, allow_only, query_from_params
+from ._params import POST_OBJECTS, allow_only, query_from_params
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -2,59 +2,29 @@
 
 from __future__ import annotations
 
-__all__ = ["GET_OBJECTS", "POST_OBJECTS", "InvalidParameter", "allow_only", "query_from_params"]
+__all__ = ["GET_OBJECTS", "POST_OBJECTS", "allow_only", "query_from_params"]
 
 from starlette.datastructures import QueryParams
 
-from ..errors import Error
+from .._http import check_params, split, timestamp
+from ..errors import InvalidParameter
 from ..stix import parse_micros
 from ..store import Query, VersionFilter
-
-
-class InvalidParameter(Error):
-    """A query parameter has a value the API cannot use."""
-
-    hint = "See docs/api.md for the filters and their formats."
-
 
 GET_OBJECTS = ("type", "id", "version", "spec_version", "added_after", "limit", "next")
 POST_OBJECTS = ("tolerant", "recipients", "people")
 
 
-_SINGLE = ("added_after", "limit", "next", "tolerant")
-
-
 def allow_only(params: QueryParams, allowed: tuple[str, ...]) -> None:
-    """Refuse any parameter the endpoint does not take (an allowlist: nothing unknown is ignored), a single one
-    given twice, and one given with no value."""
-    unknown = sorted(name for name in params if name not in allowed)
-    if unknown:
-        takes = ", ".join(allowed) if allowed else "no parameters"
-        raise InvalidParameter(f"unknown parameter {unknown[0]!r}: this endpoint takes {takes}")
-    for name in params:
-        values = params.getlist(name)
-        if name in _SINGLE and len(values) > 1:
-            raise InvalidParameter(f"{name} may be given once, not {len(values)} times")
-        if not any(v.strip() for value in values for v in value.split(",")):
-            raise InvalidParameter(f"{name} is given with no value")
+    """Refuse a parameter the endpoint does not take, a single one given twice, or one with no value."""
+    check_params(params, allowed)
 
-
-def _split(params: QueryParams, name: str) -> tuple[str, ...]:
-    raw = params.getlist(name)
-    return tuple(part.strip() for value in raw for part in value.split(",") if part.strip())
-
-
-def _timestamp(text: str, name: str) -> int:
-    try:
-        return parse_micros(text)
-    except ValueError as exc:
-        raise InvalidParameter(f"{name}: {exc}") from None
 
 
 def query_from_params(collection: str, params: QueryParams, *, default_limit: int) -> Query:
     allow_only(params, GET_OBJECTS)
     versions: list[VersionFilter | int] = []
-    for value in _split(params, "version"):
+    for value in split(params, "version"):
         try:
             versions.append(VersionFilter(value))
         except ValueError:
@@ -73,11 +43,11 @@ def query_from_params(collection: str, params: QueryParams, *, default_limit: in
     added_after = params.get("added_after")
     return Query(
         collection=collection,
-        ids=_split(params, "id"),
-        types=_split(params, "type"),
-        spec_versions=_split(params, "spec_version"),
+        ids=split(params, "id"),
+        types=split(params, "type"),
+        spec_versions=split(params, "spec_version"),
         versions=tuple(versions) or (VersionFilter.LAST,),
-        added_after=_timestamp(added_after, "added_after") if added_after else None,
+        added_after=timestamp(added_after, "added_after") if added_after else None,
         limit=limit,
         cursor=params.get("next"),
     )
