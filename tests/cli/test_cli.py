@@ -225,3 +225,23 @@ def test_show_refused_zero_lists_every_refusal(node_home: Path, tmp_path: Path) 
     short = run(node_home, "import", "--org", "ACME CERT", str(feed), ok=False)
     assert short.stderr.count("  refused #") == 20 and "and 1183 more refused" in short.stderr
     assert "1000 of the first 1000 refusals" in short.stderr
+
+
+def test_policy_explain_names_the_recipients_and_the_reason(node_home: Path, tmp_path: Path) -> None:
+    run(node_home, "org", "add", "Globex")
+    run(node_home, "community", "join", "isac", "Globex")
+    run(node_home, "org", "add", "Initech")
+    run(node_home, "community", "join", "isac", "Initech")
+    run(node_home, "user", "add", "alice", "--org", "Initech")
+    amber = dict(INDICATOR, object_marking_refs=["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"])
+    (tmp_path / "amber.json").write_text(bundle(amber).decode(), encoding="utf-8")
+    run(node_home, "import", "--org", "ACME CERT", "--recipients", "Initech", "--people", "alice",
+        str(tmp_path / "amber.json"))
+    globex = run(node_home, "key", "create", "--org", "Globex", "--role", "reader").stdout.strip()
+    text = run(node_home, "policy", "explain", "--key", globex, "--object", INDICATOR["id"]).output
+    assert "shared by ACME CERT with Initech, alice (person)" in text
+    assert "DOES NOT SEE IT: TLP:AMBER: the sharer listed the recipient organizations, and yours is not one" in text
+    report = json.loads(run(node_home, "policy", "explain", "--key", globex, "--object", INDICATOR["id"],
+                            "--json").output)
+    assert report["versions"][0]["recipients"] == "Initech, alice (person)"
+    assert report["versions"][0]["decision"]["allowed"] is False and report["organization"] == "Globex"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 __all__ = ["policy"]
 
+from dataclasses import dataclass
+
 import click
 
+from ..policy import named
 from ..service import Explanation, Node
 from ..stix import format_micros
 from ._base import PhalanxGroup, State, echo_json, pass_state
@@ -16,27 +19,35 @@ def policy() -> None:
     """The sharing policy (TLP 2.0, communities, recipients): see docs/policy.md."""
 
 
-def _recipients(node: Node, scope: frozenset[str] | None) -> str:
-    if scope is None:
-        return "the whole community"
-    names = {o.id: o.name for o in node.admin.organizations()}
-    users = {u.id: u.username for u in node.admin.users()}
-    listed = sorted(names.get(p[2:], p[2:]) for p in scope if p.startswith("o:"))
-    listed += sorted(f"{users.get(p[2:], p[2:])} (person)" for p in scope if p.startswith("p:"))
-    return ", ".join(listed)
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """Who is who on the node, read once: organization and user ids to their names."""
+
+    orgs: dict[str, str]
+    users: dict[str, str]
+
+    @classmethod
+    def of(cls, node: Node) -> _Names:
+        return cls({o.id: o.name for o in node.admin.organizations()},
+                   {u.id: u.username for u in node.admin.users()})
+
+    def recipients(self, scope: frozenset[str] | None) -> str:
+        if scope is None:
+            return "the whole community"
+        orgs, people = named(scope)
+        return ", ".join([self.orgs.get(o, o) for o in orgs] + [f"{self.users.get(p, p)} (person)" for p in people])
 
 
-def _as_dict(node: Node, e: Explanation) -> dict[str, object]:
-    names = {o.id: o.name for o in node.admin.organizations()}
+def _as_dict(names: _Names, e: Explanation) -> dict[str, object]:
     v = e.version
     return {
         "collection": e.collection.title,
         "community": e.collection.community,
         "version": format_micros(v.version),
         "level": e.level,
-        "contributor": names.get(v.contributor, v.contributor),
-        "shared_by": names.get(v.sharer or v.contributor, v.sharer),
-        "recipients": _recipients(node, v.scope),
+        "contributor": names.orgs.get(v.contributor, v.contributor),
+        "shared_by": names.orgs.get(v.sharer or v.contributor, v.sharer),
+        "recipients": names.recipients(v.scope),
         "collection_access": {"allowed": e.access.allowed, "reason": e.access.reason},
         "decision": {"allowed": e.decision.allowed, "reason": e.decision.reason,
                      **({"remedy": e.decision.remedy} if e.decision.remedy else {})},
@@ -56,7 +67,8 @@ def explain(state: State, api_key: str, object_id: str, as_json: bool) -> None:
     with state.node() as node:
         actor = node.admin.authenticate(api_key)
         explained = node.reader.explain(actor, object_id)
-        found = [_as_dict(node, e) for e in explained]
+        names = _Names.of(node)
+        found = [_as_dict(names, e) for e in explained]
         who = node.admin.organization(actor.org_id).name
     if as_json:
         echo_json({"object": object_id, "organization": who, "role": actor.role.value, "versions": found})

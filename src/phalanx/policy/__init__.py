@@ -32,7 +32,7 @@ from ._audience import (
 )
 from ._decision import Decision, require
 from ._levels import level_of, level_story, sharing_levels, top_level_of
-from ._scope import Recipients, check_recipients, principals, scope_notes
+from ._scope import Recipients, check_recipients, named, principals, scope_notes
 from ._writes import delete_owner, may_pass_on, write_guard
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "may_read_status",
     "may_see",
     "may_write",
+    "named",
     "principals",
     "red_principals",
     "require",

@@ -7,7 +7,7 @@ they may be recipients in a community, ``principals`` turns them into the scope 
 
 from __future__ import annotations
 
-__all__ = ["Recipients", "check_recipients", "principals", "scope_notes"]
+__all__ = ["Recipients", "check_recipients", "named", "principals", "scope_notes"]
 
 from collections.abc import Collection as Members
 from dataclasses import dataclass
@@ -51,6 +51,12 @@ def principals(recipients: Recipients) -> frozenset[str] | None:
     found |= {PERSON + person.id for person in recipients.people}
     found |= {VIA_PERSON + person.org_id for person in recipients.people}
     return frozenset(found)
+
+
+def named(scope: frozenset[str]) -> tuple[list[str], list[str]]:
+    """The organization ids and the person (user) ids a scope names, sorted: what ``principals`` was given."""
+    return (sorted(p.removeprefix(ORG) for p in scope if p.startswith(ORG)),
+            sorted(p.removeprefix(PERSON) for p in scope if p.startswith(PERSON)))
 
 
 def scope_notes(level: Tlp, recipients: Recipients, *, public: bool = False, top: Tlp | None = None) -> list[str]:
