@@ -79,15 +79,15 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def flag(value: str | None, name: str) -> bool | None:
-    """A yes/no URL parameter: true/false, 1/0, yes/no in any case (None: not given). ``ValueError`` with what
-    to send, else; the edge turns it into its own error."""
+    """A yes/no URL parameter: true/false, 1/0, yes/no in any case (None: not given); ``InvalidParameter``
+    saying what to send, else."""
     if value is None:
         return None
     if value.lower() in ("1", "true", "yes"):
         return True
     if value.lower() in ("0", "false", "no"):
         return False
-    raise ValueError(f"{name}={value!r} must be true or false")
+    raise InvalidParameter(f"{name}={value!r} must be true or false")
 
 
 def split(params: QueryParams, name: str) -> tuple[str, ...]:

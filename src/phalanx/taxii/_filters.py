@@ -81,10 +81,7 @@ def filters(params: QueryParams, allowed: tuple[str, ...], *, default_version: V
             raise InvalidParameter(f"limit={limit_text!r} must be a positive whole number")
         limit = int(limit_text)
     added_after = params.get("added_after")
-    try:
-        tolerant = flag(params.get("tolerant"), "tolerant")
-    except ValueError as exc:
-        raise InvalidParameter(str(exc)) from None
+    tolerant = flag(params.get("tolerant"), "tolerant")
     return Filters(
         ids=ids,
         types=types,

@@ -44,13 +44,6 @@ def _json(payload: object, status: int = 200) -> Response:
     return Response(dumps(payload), status_code=status, media_type="application/json")
 
 
-def _flag(value: str | None) -> bool | None:
-    try:
-        return flag(value, "tolerant")
-    except ValueError as exc:
-        raise InvalidParameter(str(exc)) from None
-
-
 def _error(exc: Error) -> Response:
     status = status_of(exc)
     response = _json({"title": type(exc).__name__, "description": exc.message, "hint": exc.hint}, status)
@@ -125,7 +118,7 @@ def create_app(node: Node) -> Starlette:
 
     async def add_objects(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, POST_OBJECTS)
-        tolerant = _flag(request.query_params.get("tolerant"))
+        tolerant = flag(request.query_params.get("tolerant"), "tolerant")
         organizations, people = _list(request, "recipients"), _list(request, "people")
         access = await run_in_threadpool(node.reader.collection, actor, request.path_params["ref"])
         sharing = await run_in_threadpool(node.ingest.authorize, actor, access.collection.id,
