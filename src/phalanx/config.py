@@ -64,6 +64,15 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _tlp(text: str) -> Tlp:
     return Tlp.parse(text)
 
@@ -86,6 +95,12 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     status_retention_days: float = 7.0
+    require_signatures: bool = False
+    """Refuse objects that carry no signature (unless the hub holds a custodial key for their organization)."""
+    ledger_origin: str = ""
+    """The name of this node's log in its checkpoints; empty: ``phalanx.local/`` and a random suffix, chosen once."""
+    ledger_hybrid: bool = False
+    """Sign checkpoints with ML-DSA-44 as well as Ed25519 (applies when the node key is first made)."""
 
     @property
     def database(self) -> str:
@@ -141,4 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls_cert", "PHALANX_TLS_CERT", str),
     Setting("tls_key", "PHALANX_TLS_KEY", str),
     Setting("status_retention_days", "PHALANX_STATUS_RETENTION_DAYS", _positive_float),
+    Setting("require_signatures", "PHALANX_REQUIRE_SIGNATURES", _bool),
+    Setting("ledger_origin", "PHALANX_LEDGER_ORIGIN", str),
+    Setting("ledger_hybrid", "PHALANX_LEDGER_HYBRID", _bool),
 )

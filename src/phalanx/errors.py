@@ -11,20 +11,28 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "Conflict",
+    "Equivocation",
     "Error",
+    "Inconsistent",
     "InputTooLarge",
     "InvalidCursor",
     "InvalidJSON",
+    "InvalidNote",
     "InvalidParameter",
+    "InvalidProof",
     "InvalidQuery",
     "InvalidRecipients",
     "InvalidSTIX",
+    "InvalidSignature",
+    "KeyNotValid",
     "NotFound",
     "PermissionDenied",
     "RevokedObject",
     "StoreError",
     "StoreUnavailable",
+    "UnknownKey",
     "UnreadableInput",
+    "UnsignedObject",
     "Violation",
 ]
 
@@ -190,3 +198,57 @@ class PermissionDenied(Error):
     """The caller is known but its role does not allow the action."""
 
     hint = "Ask an administrator of your organization for a key with the role that allows this."
+
+
+class InvalidProof(Error):
+    """A Merkle inclusion or consistency proof does not prove what it claims (RFC 9162 section 2.1)."""
+
+    hint = ("Fetch the proof again from the log ('phalanx ledger prove'); if a fresh proof fails too, the log is "
+            "not the one you trust: keep both checkpoints as evidence and tell the community's operators.")
+
+
+class InvalidNote(Error):
+    """A signed note (a checkpoint or a cosignature, C2SP signed-note) is malformed or lacks a required signature."""
+
+    hint = "Check that the text is a whole signed note (the body, a blank line, '— name signature' lines)."
+
+
+class InvalidSignature(Error):
+    """A signature does not verify against the key it names."""
+
+    hint = ("The object or note was changed after it was signed, or signed with another key: sign it again "
+            "('phalanx sign') with a key registered for your organization.")
+
+
+class UnknownKey(Error):
+    """A signature names a key this node (or the verifier) does not know."""
+
+    hint = "Register the public key first ('phalanx keys publish'), or pass the verifier the key it needs."
+
+
+class KeyNotValid(Error):
+    """A key was used outside its validity period, or after the time it was reported compromised."""
+
+    hint = "Sign with a current key of your organization ('phalanx keys list' shows them and their periods)."
+
+
+class UnsignedObject(Error):
+    """The node requires signed objects and one arrived without a signature."""
+
+    hint = "Sign the objects before sharing them ('phalanx sign FILE --key KEYFILE' or 'phalanx import --sign')."
+
+
+class Inconsistent(Error):
+    """A log's new checkpoint is not an extension of one signed or witnessed before."""
+
+    hint = ("Do not trust this log: keep both checkpoints as evidence and tell the community's operators. "
+            "A log never needs to rewrite its history.")
+
+
+class Equivocation(Inconsistent):
+    """Two checkpoints of one log, both validly signed, give the same size different roots: proof the log lied."""
+
+    def __init__(self, message: str, *, first: str, second: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.first = first
+        self.second = second

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["Deletion"]
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import NotFound, PermissionDenied
 from ..identity import Actor
@@ -19,9 +19,12 @@ from ._read import Reader
 
 
 class Deletion:
-    def __init__(self, store: Store, reader: Reader) -> None:
+    def __init__(self, store: Store, reader: Reader, *, before: Callable[[], object] | None = None) -> None:
+        """``before`` runs before anything is deleted: the ledger logs every version first, so that a version
+        deleted right after it was stored is in the log all the same."""
         self._store = store
         self._reader = reader
+        self._before = before
 
     def delete(self, actor: Actor, collection_ref: str, object_ids: Sequence[str], *,
                versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,),
@@ -42,6 +45,8 @@ class Deletion:
                                     "you may see.")
             if owner is not None and not any(owner in (v.contributor, v.sharer) for v in seen):
                 raise _not_yours(object_id)
+        if self._before is not None:
+            self._before()
         done = []
         for object_id in object_ids:
             deleted = self._store.delete(collection.id, object_id, versions=versions, spec_versions=spec_versions,

@@ -1,7 +1,8 @@
 """Ingest: the one entry point through which every producer's objects enter the node.
 
 parse + validate (``phalanx.stix``) -> authorize (``phalanx.policy``: the collection, the recipients, the level
-of each object, what may be done to others' objects) -> store (atomic per batch, idempotent).
+of each object, what may be done to others' objects) -> verify signatures (``Provenance``) -> store (atomic per
+batch, idempotent) -> the ledger logs the new versions (``Sequencer``, poked after each batch).
 Each object gets its own result: accepted (added, linked, duplicate) or refused with the reason.
 """
 
@@ -32,6 +33,7 @@ from ..policy import (
 )
 from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, parse_document
 from ..store import PutResult, PutStatus, Store, VersionRow, WriteGuard
+from ._provenance import Provenance
 from ._results import IngestSummary, ObjectResult
 
 _CONFLICT = "conflict: another version with the same id and modified is stored with different content"
@@ -64,10 +66,13 @@ class Sharing:
 
 
 class Ingest:
-    def __init__(self, store: Store, directory: Directory, settings: Settings) -> None:
+    def __init__(self, store: Store, directory: Directory, settings: Settings, *,
+                 provenance: Provenance | None = None, on_stored: Callable[[], None] | None = None) -> None:
         self._store = store
         self._directory = directory
         self._settings = settings
+        self._provenance = provenance
+        self._on_stored = on_stored
 
     def limits(self) -> Limits:
         return Limits(max_bytes=self._settings.max_document_bytes, max_depth=self._settings.max_depth)
@@ -173,18 +178,24 @@ class Ingest:
             if not isinstance(item, StixObject):
                 rows.append(None)
             elif types and item.type not in types:
-                rows.append(f"the collection {sharing.collection.title!r} takes only {', '.join(types)} objects, "
-                            f"not {item.type}")
+                rows.append(f"filtered: the collection {sharing.collection.title!r} takes only {', '.join(types)} "
+                            f"objects, not {item.type}")
             else:
-                rows.append(to_row(item, default_tlp=sharing.default_tlp, strict=sharing.strict))
+                checked = item if self._provenance is None else self._provenance.check(
+                    item, sharing.actor.org_id, mode=Mode.STRICT if sharing.strict else Mode.TOLERANT)
+                rows.append(checked if isinstance(checked, str)
+                            else to_row(checked, default_tlp=sharing.default_tlp, strict=sharing.strict))
         return rows
 
     def _put(self, sharing: Sharing, rows: list[_Row]) -> list[PutResult]:
         storable = [row for row in rows if isinstance(row, VersionRow)]
         if not storable:
             return []
-        return self._store.put_many(sharing.collection.id, storable, contributor=sharing.actor.org_id,
-                                    scope=sharing.scope, guard=sharing.guard)
+        results = self._store.put_many(sharing.collection.id, storable, contributor=sharing.actor.org_id,
+                                       scope=sharing.scope, guard=sharing.guard)
+        if self._on_stored is not None and any(r.status is PutStatus.ADDED for r in results):
+            self._on_stored()  # the ledger logs the new versions
+        return results
 
 
 _Row = VersionRow | str | None
@@ -215,7 +226,7 @@ def _refusal(sharing: Sharing, index: int, item: Parsed, row: _Row, put: PutResu
         return ObjectResult(index, item.object_id, "refused", where + item.error.message)
     warnings = tuple(str(w) for w in item.warnings)
     if isinstance(row, str):
-        return ObjectResult(index, item.id, "refused", "filtered: " + row, item.version, None, warnings)
+        return ObjectResult(index, item.id, "refused", row, item.version, None, warnings)
     assert put is not None
     if put.status is PutStatus.RESTRICTED:
         reason = may_pass_on(sharing.actor, level=_top(row), own=False, public=sharing.collection.public).reason

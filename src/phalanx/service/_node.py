@@ -9,12 +9,16 @@ from types import TracebackType
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..ledger import Ledger
+from ..ledger._witness import Submitter
 from ..stix import now_micros
 from ..store import Backend, open_backend, redact_url
 from ._admin import Admin
 from ._delete import Deletion
 from ._ingest import Ingest
+from ._provenance import Provenance
 from ._read import Reader
+from ._sequencer import Sequencer
 from ._submissions import Submissions
 
 
@@ -25,11 +29,17 @@ class Node:
         self.settings = settings
         self.backend = backend
         self.admin = Admin(backend.directory, clock)
-        self.ingest = Ingest(backend.store, backend.directory, settings)
+        self.ledger = Ledger(backend.ledger, backend.store, origin=settings.ledger_origin,
+                             hybrid=settings.ledger_hybrid, clock=clock)
+        self.provenance = Provenance(self.ledger, backend.directory, settings, clock)
+        self.sequencer = Sequencer(
+            self.ledger, after_checkpoint=Submitter(backend.ledger, self.ledger.consistency).submit)
+        self.ingest = Ingest(backend.store, backend.directory, settings, provenance=self.provenance,
+                             on_stored=self.sequencer.poke)
         self.reader = Reader(backend.store, backend.directory, settings)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))
-        self.deletion = Deletion(backend.store, self.reader)
+        self.deletion = Deletion(backend.store, self.reader, before=self.ledger.sync)
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Node:
@@ -51,9 +61,10 @@ class Node:
         return cls(backend, settings)
 
     def close(self) -> None:
-        """Finish the submissions in progress, then close the database."""
+        """Finish the submissions in progress, log what they stored, then close the database."""
         try:
             self.submissions.close()
+            self.sequencer.close()
         finally:
             self.backend.close()
 

@@ -20,6 +20,7 @@ from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._protocol import (
     LEVELS,
+    Accepted,
     Deleted,
     Grant,
     Page,
@@ -40,6 +41,7 @@ from ._url import redact_url
 
 __all__ = [
     "LEVELS",
+    "Accepted",
     "Backend",
     "Deleted",
     "Grant",

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from ..errors import ConfigError, StoreError
 from ..identity._directory import Directory
+from ..ledger._storage import LedgerStorage, MemoryLedgerStorage
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._migrations import Migration, MigrationRunner, load_migrations
@@ -35,7 +36,8 @@ class _NoMigrations:
 
 
 class Backend:
-    """A store, a directory and status records sharing one database. Use as a context manager, or call ``close()``."""
+    """A store, a directory, status records and the ledger sharing one database. Use as a context manager, or
+    call ``close()``."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class Backend:
         store: Store,
         directory: Directory,
         statuses: Statuses,
+        ledger: LedgerStorage,
         migrations: list[Migration],
         runner: MigrationRunner,
         resource: _Closable | None,
@@ -52,6 +55,7 @@ class Backend:
         self.store = store
         self.directory = directory
         self.statuses = statuses
+        self.ledger = ledger
         self._migrations = migrations
         self._runner = runner
         self._resource = resource
@@ -117,12 +121,13 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             store=MemoryStore(),
             directory=MemoryDirectory(),
             statuses=MemoryStatuses(),
+            ledger=MemoryLedgerStorage(),
             migrations=[],
             runner=_NoMigrations(),
             resource=None,
         )
     elif url.startswith("sqlite:"):
-        from ._sql import SqlDirectory, SqlStatuses, SqlStore
+        from ._sql import SqlDirectory, SqlLedgerStorage, SqlStatuses, SqlStore
         from ._sqlite import SqliteEngine
 
         path, options = _sqlite_path(url)
@@ -133,13 +138,14 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             store=SqlStore(engine),
             directory=SqlDirectory(engine),
             statuses=SqlStatuses(engine),
+            ledger=SqlLedgerStorage(engine),
             migrations=load_migrations("sqlite"),
             runner=engine,
             resource=engine,
         )
     elif url.startswith(("postgresql:", "postgres:")):
         from ._postgres import PostgresEngine
-        from ._sql import SqlDirectory, SqlStatuses, SqlStore
+        from ._sql import SqlDirectory, SqlLedgerStorage, SqlStatuses, SqlStore
 
         pg = PostgresEngine(url)
         pg.open()
@@ -148,6 +154,7 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             store=SqlStore(pg),
             directory=SqlDirectory(pg, collate=' COLLATE "C"'),
             statuses=SqlStatuses(pg),
+            ledger=SqlLedgerStorage(pg),
             migrations=load_migrations("postgres"),
             runner=pg,
             resource=pg,

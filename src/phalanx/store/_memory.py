@@ -19,6 +19,7 @@ from ..stix._timestamps import now_micros
 from ._cursor import check_query, encode_cursor, version_chosen
 from ._plan import Known, check_rows, make_plan
 from ._protocol import (
+    Accepted,
     Deleted,
     Page,
     PutResult,
@@ -233,6 +234,16 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             return object_id in self._min_revoked
+
+    def accepted_since(self, after: int, limit: int) -> list[Accepted]:
+        with self._lock:
+            self._check_open()
+            start = bisect.bisect_right(self._order, (after, "\U0010ffff", 2**63))
+            out = []
+            for seq, oid, ver in self._order[start : start + limit]:
+                v = self._versions[(oid, ver)]
+                out.append(Accepted(seq, oid, ver, v.row.digest, v.row.canonical, v.contributor))
+            return out
 
     def stats(self) -> StoreStats:
         with self._lock:

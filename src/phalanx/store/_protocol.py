@@ -124,6 +124,19 @@ class PutStatus(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Accepted:
+    """A version as first stored, for the ledger, which logs every version the store accepts in this order."""
+
+    seq: int
+    """The version's store-wide sequence number: the microsecond it was first stored, increasing in commit order."""
+    id: str
+    version: int
+    digest: str
+    canonical: bytes
+    contributor: str
+
+
+@dataclass(frozen=True, slots=True)
 class PutResult:
     id: str
     version: int
@@ -303,6 +316,12 @@ class Store(Protocol):
 
     def is_revoked(self, object_id: str) -> bool:
         """Whether any stored version of ``object_id`` is revoked."""
+        ...
+
+    def accepted_since(self, after: int, limit: int) -> list[Accepted]:
+        """Versions first stored after sequence number ``after``, in that order, at most ``limit`` of them.
+        Versions are numbered in commit order, so a reader that resumes after the last one it saw misses none
+        (except those deleted before it read them)."""
         ...
 
     def stats(self) -> StoreStats:

@@ -10,6 +10,7 @@ mounted at /taxii2 (``phalanx.taxii``).
     GET /api/v1/keys                              the API keys the caller administers
     POST /api/v1/keys                             make a key (node admins; org-admins for their organization)
     DELETE /api/v1/keys/{key_id}                  revoke a key
+    /api/v1/ledger/..., /witness/add-checkpoint   the transparency log (``phalanx.web._ledger``)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..service import Node
 from ..stix import format_micros, parse_document
 from ..stix._json import dumps
 from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
+from ._ledger import ledger_routes
 from ._params import POST_OBJECTS, allow_only, query_from_params
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -197,5 +199,6 @@ def create_app(node: Node) -> Starlette:
         Route("/api/v1/collections/{ref}/objects", guarded(objects), methods=["GET", "POST"]),
         Route("/api/v1/keys", guarded(keys), methods=["GET", "POST"]),
         Route("/api/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
+        *ledger_routes(node, guarded, _json_body),
         Mount("/taxii2", app=create_taxii_app(node)),
     ])

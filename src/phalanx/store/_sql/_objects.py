@@ -35,6 +35,7 @@ from .._cursor import check_query, encode_cursor, version_chosen
 from .._plan import Known, Plan, check_rows, make_plan
 from .._protocol import (
     INT64_MAX,
+    Accepted,
     Deleted,
     Page,
     PutResult,
@@ -358,6 +359,14 @@ class SqlStore:
 
     def is_revoked(self, object_id: str) -> bool:
         return bool(self._engine.read(lambda tx: tx.rows("SELECT 1 FROM revoked WHERE id = ?", [object_id])))
+
+    def accepted_since(self, after: int, limit: int) -> list[Accepted]:
+        def work(tx: Tx) -> list[Accepted]:
+            return [Accepted(int(seq), oid, int(ver), dig, bytes(text), by) for seq, oid, ver, dig, text, by in tx.rows(
+                "SELECT seq, id, version, digest, canonical, contributor FROM versions WHERE seq > ? "
+                "ORDER BY seq LIMIT ?", [after, limit])]
+
+        return self._engine.read(work)
 
     def stats(self) -> StoreStats:
         def work(tx: Tx) -> StoreStats:
