@@ -12,6 +12,7 @@ from .. import __version__
 from ._base import PhalanxGroup, State
 from ._data_cmds import db, export, import_, stats
 from ._directory_cmds import collection, community, key, org, user
+from ._ledger_cmds import ledger, publish, sign, signing_key, verify
 from ._node_cmds import init, serve
 from ._policy_cmds import policy
 
@@ -26,5 +27,6 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     ctx.obj = State(home)
 
 
-for _command in (init, serve, org, community, collection, user, key, import_, export, stats, policy, db):
+for _command in (init, serve, org, community, collection, user, key, signing_key, import_, sign, publish, export,
+                 stats, policy, ledger, verify, db):
     cli.add_command(_command)

@@ -17,11 +17,13 @@ import click
 
 from ..errors import Error, UnreadableInput
 from ..identity import Actor, Role
+from ..ledger import PrivateKey
 from ..service import IngestSummary, Node, Sharing
 from ..stix import Mode, Parsed, iter_jsonl, parse_document, parse_jsonl_parallel, parse_micros
 from ..stix._json import dumps
 from ..store import Query, VersionFilter
 from ._base import PhalanxGroup, State, pass_state
+from ._ledger_cmds import signed_objects
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _PARALLEL_BYTES = 16 * 1024 * 1024  # below this, starting worker processes costs more than it saves
@@ -77,10 +79,12 @@ def _report_refusals(summary: IngestSummary, limit: int, tolerant: bool) -> None
 @click.option("--show-refused", default=20, show_default=True, type=click.IntRange(min=0),
               help="How many refused objects to list per file (0: all).")
 @click.option("--log-batches", is_flag=True, help="Print a line each time a batch is committed (durable).")
+@click.option("--sign", "sign_with", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Sign every object with this key file (the organization's) before it is stored.")
 @pass_state
 def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, organization: str,
             tolerant: bool, recipients: tuple[str, ...], people: tuple[str, ...], show_refused: int,
-            log_batches: bool) -> None:
+            log_batches: bool, sign_with: Path | None) -> None:
     """Import STIX 2.1 bundles or JSON lines (.jsonl; .gz is read too) from FILES.
 
     Objects are validated one by one and stored in batches; a batch is durable once committed. Refused
@@ -89,6 +93,12 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
     Exit status: 0 when every object was accepted, 2 when some were refused, 1 when a file failed.
     """
     refused = failed = False
+    key = None
+    if sign_with is not None:
+        try:
+            key = PrivateKey.from_file(sign_with.read_bytes())
+        except OSError as exc:
+            raise UnreadableInput(f"cannot read the key file {sign_with}: {exc}") from exc
     with state.node() as node:
         org_ = node.admin.organization(organization)
         # The operator shares on behalf of a member: the policy checks it like any contributor.
@@ -100,7 +110,7 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
         for path in files:
             try:
                 summary = _import_file(node, sharing, path, mode, log_batches,
-                                       None if show_refused == 0 else max(show_refused, 1000))
+                                       None if show_refused == 0 else max(show_refused, 1000), key)
             except Error as exc:
                 click.echo(f"error: {path}: {exc.message}", err=True)
                 click.echo(f"  what to do: {exc.hint}", err=True)
@@ -117,10 +127,10 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
-def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool, keep: int | None
-                 ) -> IngestSummary:
+def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool, keep: int | None,
+                 key: PrivateKey | None = None) -> IngestSummary:
     try:
-        return _read_and_ingest(node, sharing, path, mode, log_batches, keep)
+        return _read_and_ingest(node, sharing, path, mode, log_batches, keep, key)
     except (OSError, EOFError, zlib.error) as exc:
         raise UnreadableInput(
             f"cannot read the file: {exc}",
@@ -128,8 +138,8 @@ def _import_file(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batch
         ) from exc
 
 
-def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool, keep: int | None
-                     ) -> IngestSummary:
+def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_batches: bool, keep: int | None,
+                     key: PrivateKey | None) -> IngestSummary:
     limits = node.ingest.limits()
     show_bar = sys.stderr.isatty() and not log_batches
 
@@ -149,6 +159,8 @@ def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_b
                     lines, mode=mode, limits=limits, workers=None if workers < 0 else workers)))
             else:
                 parsed = iter_jsonl(lines, mode=mode, limits=limits)
+            if key is not None:
+                parsed = signed_objects(parsed, key, mode)
             if not show_bar or size < 4 * 1024 * 1024:
                 return node.ingest.stream_shared(sharing, parsed, on_batch=log_batch, keep_refusals=keep)
             with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
@@ -157,6 +169,8 @@ def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_b
     with _open(path) as stream:
         data = stream.read(limits.max_bytes + 1)
     items = parse_document(data, mode=mode, limits=limits)
+    if key is not None:
+        items = list(signed_objects(items, key, mode))
     if not show_bar or len(items) < 10 * node.settings.batch_size:
         return node.ingest.stream_shared(sharing, items, on_batch=log_batch, keep_refusals=keep)
     with click.progressbar(length=len(items), label=path.name, file=sys.stderr) as bar:

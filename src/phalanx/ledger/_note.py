@@ -25,7 +25,7 @@ Signature types (the byte in key hashes and key strings; signed-note "Signature 
 
 **ML-DSA-44: the choice.** C2SP assigns ML-DSA-44 a type: tlog-cosignature defines ``0x06`` ML-DSA-44
 cosignatures (key hash over the 1312-byte public key; the payload is the 8-byte timestamp and the 2420-byte
-signature), and tlog-checkpoint says logs SHOULD sign their checkpoints with them. transparency-dev/formats
+signature), and the revision of tlog-checkpoint that names them says logs SHOULD use them. transparency-dev/formats
 (``note/note_cosigv1.go``, ``algMLDSA44 = 6``) and filippo.io/torchwood implement it, with the private key
 encoded as its 32-byte FIPS 204 seed. So this module uses ``0x06`` and not the experimental ``0xff``. As the
 specification has it, an ML-DSA-44 signature does not sign the note text but the binary ``cosigned_message``::
@@ -46,7 +46,7 @@ canonical, so that one note has one encoding and no bit of a signed note can cha
 **tlog-witness** ``POST <submission prefix>/add-checkpoint`` (``format_add_checkpoint``,
 ``parse_add_checkpoint``). The request body is ``old <size>\\n`` (decimal, no leading zeros), at most 63
 consistency proof lines (one base64 hash each; none when the old size is 0), an empty line, then the signed
-checkpoint. The response statuses the specification assigns, in the order a witness checks:
+checkpoint. The response statuses the specification assigns (the parsing here is only the form of the body):
 
 * **404 Not Found** - the checkpoint's origin is not a log the witness knows.
 * **403 Forbidden** - no signature verifies against a key the witness trusts for that origin
