@@ -38,6 +38,7 @@ from ._keys import PrivateKey
 
 EXTENSION_ID = "extension-definition--c480c8d4-9928-4994-96db-c94d6ff0b831"
 _MARKER = EXTENSION_ID.encode()
+_BLOCK_PROPERTIES = {"extension_type", "key", "ed25519", "ml_dsa_44"}
 
 PHALANX_IDENTITY: dict[str, Any] = {
     "type": "identity",
@@ -130,9 +131,12 @@ def _decode(block: dict[str, Any], name: str, object_id: str) -> bytes:
     if not isinstance(value, str):
         raise InvalidSignature(f"{object_id}: the signature block has no {name!r} text")
     try:
-        return base64.b64decode(value, validate=True)
+        decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidSignature(f"{object_id}: the signature block's {name!r} is not base64") from exc
+    if base64.b64encode(decoded).decode() != value:  # one encoding per signature: no bit changes unnoticed
+        raise InvalidSignature(f"{object_id}: the signature block's {name!r} is not in canonical base64")
+    return decoded
 
 
 def read_signature(obj: dict[str, Any]) -> ObjectSignature | None:
@@ -143,6 +147,12 @@ def read_signature(obj: dict[str, Any]) -> ObjectSignature | None:
     object_id = str(obj.get("id", "<no id>"))
     if not isinstance(block, dict) or not isinstance(block.get("key"), str):
         raise InvalidSignature(f"{object_id}: the signature block must be an object with a 'key'")
+    # The block is not under the signature: so that no part of it can change unnoticed, it holds nothing else.
+    extra = set(block) - _BLOCK_PROPERTIES
+    if extra or block.get("extension_type") != "property-extension":
+        raise InvalidSignature(f"{object_id}: the signature block holds only extension_type "
+                               f"('property-extension'), key, ed25519 and ml_dsa_44"
+                               + (f", not {', '.join(sorted(extra))}" if extra else ""))
     ml = _decode(block, "ml_dsa_44", object_id) if "ml_dsa_44" in block else None
     return ObjectSignature(block["key"], _decode(block, "ed25519", object_id), ml, canonical(unsigned))
 
