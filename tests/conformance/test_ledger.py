@@ -82,7 +82,7 @@ def test_two_sequencers_never_log_a_version_twice(backend: Backend) -> None:
         t.join()
     assert not errors
     ledgers[0].sync()
-    size, cursor = backend.ledger.state()
+    size, _ = backend.ledger.state()
     assert size == 3000
     ids = [e["id"] for e in (Ledger(backend.ledger, backend.store).entry(i) for i in range(size))]
     assert len(set(ids)) == 3000

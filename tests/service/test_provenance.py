@@ -76,8 +76,8 @@ def test_unsigned_objects_follow_the_hub_setting(world: World, tmp_path: Path) -
         assert signature is not None and signature.key_id == custodial.key_id
         # The hub never signs for another creator: an object naming Globex stays unsigned (and is refused).
         foreign = _indicator(strict, created_by_ref=strict.globex.id)
-        assert [r.detail for r in strict.node.ingest.document(strict.contributor, "isac", bundle(foreign))][0] \
-            .startswith("unsigned")
+        (result,) = strict.node.ingest.document(strict.contributor, "isac", bundle(foreign))
+        assert result.detail.startswith("unsigned")
     finally:
         strict.node.close()
 
