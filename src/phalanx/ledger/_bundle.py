@@ -104,15 +104,25 @@ def _proof(value: object, what: str) -> list[bytes]:
     if not isinstance(value, list):
         raise UnreadableInput(f"the bundle's {what} must be a list of base64 hashes")
     try:
-        return [base64.b64decode(v, validate=True) for v in value]
+        hashes = [base64.b64decode(v, validate=True) for v in value]
     except (binascii.Error, ValueError, TypeError) as exc:
         raise UnreadableInput(f"the bundle's {what} holds something that is not base64: {exc}") from exc
+    if _b64s(hashes) != value:  # one encoding per hash: no bit of a bundle changes unnoticed
+        raise UnreadableInput(f"the bundle's {what} is not in canonical base64")
+    return hashes
 
 
 def _index(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise UnreadableInput(f"the bundle's {what} must be a whole number")
     return value
+
+
+def _time(value: object, what: str) -> int:
+    try:
+        return parse_micros(str(value))
+    except ValueError as exc:
+        raise InvalidProof(f"the {what} is not a timestamp: {exc}") from None
 
 
 def verify_checkpoint(note: str, trust: Trust) -> tuple[Checkpoint, tuple[str, ...]]:
@@ -163,7 +173,7 @@ def verify_bundle(bundle: object, trust: Trust) -> Verified:
             "sha256:" + digest(text)):
         raise InvalidProof("the log entry does not describe this object (id or digest differ): the object was "
                            "changed after the node logged it")
-    if version is not None and parse_micros(str(entry.get("version"))) != parse_micros(str(version)):
+    if version is not None and _time(entry.get("version"), "entry's version") != _time(version, "object's version"):
         raise InvalidProof("the log entry names another version of the object")
     # 6. The entry is in the tree the checkpoint commits to (RFC 9162 2.1.3.2).
     verify_inclusion(index, checkpoint.size, leaf_hash(entry_bytes(entry)), proof, checkpoint.root)
@@ -188,12 +198,13 @@ def verify_bundle(bundle: object, trust: Trust) -> Verified:
         if key.key_id != signature.key_id:
             raise InvalidProof(f"the bundle carries key {key.key_id}, the object names {signature.key_id}")
         key.verify(signature.message, signature.ed25519, signature.ml_dsa_44)
-        key.check_time(parse_micros(str(entry["accepted"])))
+        key.check_time(_time(entry.get("accepted"), "entry's acceptance time"))
         if obj.get("created_by_ref") not in (None, key.org):
             raise InvalidSignature(f"the object names {obj.get('created_by_ref')} as its creator but is signed "
                                    f"with a key of {key.org}")
         signer, key_id = key.org, key.key_id
-    return Verified(str(obj["id"]), format_micros(parse_micros(str(entry["version"]))), str(entry["digest"]),
+    return Verified(str(obj["id"]), format_micros(_time(entry.get("version"), "entry's version")),
+                    str(entry["digest"]),
                     str(entry["accepted"]), index, checkpoint.size, checkpoint.origin, signer, key_id, witnesses)
 
 
