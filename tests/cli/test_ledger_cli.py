@@ -118,3 +118,35 @@ def test_publish_signs_on_the_members_machine_and_sends_over_http(tmp_path: Path
             assert json.loads(proof)["entry"]["signature"]["key"] == key_id
     finally:
         world.node.close()
+
+
+def test_a_monitor_sees_the_log_grow_and_catches_a_fork(tmp_path: Path) -> None:
+    import base64
+
+    from phalanx.ledger._bundle import Trust
+    from phalanx.ledger._note import Checkpoint, sign_note
+
+    world = make_world(Settings(database_url=f"sqlite:///{tmp_path}/hub.db"))
+    try:
+        node = world.node
+        trust = tmp_path / "trust.json"
+        trust.write_text(json.dumps(Trust(node.ledger.origin, tuple(node.ledger.verifier_keys)).record()))
+        state = tmp_path / "seen.txt"
+        node.ingest.document(world.contributor, "isac", bundle(INDICATOR))
+        node.sequencer.run_once()
+        with serving(node) as url:
+            args = ("ledger", "verify", "--url", url, "--trust", str(trust), "--state", str(state))
+            assert "first checkpoint seen: 1 entries" in run(tmp_path, *args).output
+            node.ingest.document(world.contributor, "isac", bundle({**INDICATOR, "id": "indicator--"
+                                                                    "0c7b5ef0-9c5a-4c36-9a33-4f6b4c3b2a10"}))
+            node.sequencer.run_once()
+            assert "consistent: 1 -> 2 entries" in run(tmp_path, *args).output
+            # The operator signs another history of the same size for someone else: the monitor has both.
+            forged = sign_note(Checkpoint(node.ledger.origin, 2, base64.b64decode(
+                "4W7BJuLO4nPeAdhhyMgih1qUSgh5/drGZrgVrVe930I=")).body(), *node.ledger.signers)
+            state.write_text(forged)
+            caught = run(tmp_path, *args, ok=False)
+            assert caught.exit_code == 1 and "INCONSISTENT" in caught.output + caught.stderr
+            assert forged in caught.output + caught.stderr
+    finally:
+        world.node.close()
