@@ -143,3 +143,21 @@ def test_a_reader_gets_no_proof_of_what_it_may_not_see(world: World) -> None:
     with pytest.raises(NotFound) as missing:
         node.provenance.bundle(world.reader, node.reader, "isac", absent)
     assert hidden.value.message.replace(red["id"], "X") == missing.value.message.replace(absent, "X")
+
+
+def test_a_copy_with_parts_removed_goes_without_the_signature(world: World) -> None:
+    node = world.node
+    key = generate_key(world.acme.id, now=now_micros())
+    node.provenance.publish(None, key.public)
+    obj = sign_object(_indicator(world, description="from our own incident",
+                                 granular_markings=[{"marking_ref": Tlp.RED.value, "selectors": ["description"]}]),
+                      key)
+    assert _share(world, obj) == ["added"]
+    (whole,) = node.reader.page(world.contributor, Query(collection="isac", ids=(obj["id"],))).items
+    (copy,) = node.reader.page(world.reader, Query(collection="isac", ids=(obj["id"],))).items
+    assert read_signature(orjson.loads(whole.canonical)) is not None
+    served = orjson.loads(copy.canonical)
+    assert "description" not in served and read_signature(served) is None
+    with pytest.raises(PermissionDenied, match="parts removed"):
+        node.provenance.bundle(world.reader, node.reader, "isac", obj["id"])
+    verify_bundle(node.provenance.bundle(world.contributor, node.reader, "isac", obj["id"]), _trust(world))

@@ -17,6 +17,7 @@ from ._signature import (
     read_signature,
     sign_object,
     signed_message,
+    unsigned,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "read_signature",
     "sign_object",
     "signed_message",
+    "unsigned",
 ]

@@ -200,21 +200,30 @@ class Ledger:
     def checkpoint(self) -> StoredCheckpoint:
         """Sign the tree as it is now, unless the latest checkpoint has its size already; return the latest."""
         with self._lock:
-            size, _ = self._storage.state()
-            latest = self._storage.latest_checkpoint()
-            if latest is not None:
-                last = self.parse(latest.note)
-                if size == last.size:
-                    return latest
-                if size < last.size or self.root(last.size) != last.root:
-                    raise Inconsistent(
-                        f"the log's tree does not extend the checkpoint it signed at size {last.size}: refusing to "
-                        "sign a new one", hint="Restore the database from a backup taken after that checkpoint.")
-            root = self.root(size)
-            note = sign_note(Checkpoint(self.origin, size, root).body(), *self.signers)
-            stored = StoredCheckpoint(size, note, self._clock())
-            self._storage.add_checkpoint(stored, previous=None if latest is None else latest.size)
-            return stored
+            for _ in range(10):
+                try:
+                    return self._sign()
+                except Conflict:
+                    continue  # another process signed meanwhile: look again from its checkpoint
+            return self._sign()
+
+    def _sign(self) -> StoredCheckpoint:
+        size, _ = self._storage.state()
+        latest = self._storage.latest_checkpoint()
+        if latest is not None:
+            last = self.parse(latest.note)
+            if size == last.size:
+                return latest
+            if size < last.size or self.root(last.size) != last.root:
+                raise Inconsistent(
+                    f"the log's tree does not extend the checkpoint it signed at size {last.size}: refusing to "
+                    "sign a new one", hint="Restore the database from a backup taken after that checkpoint.")
+        root = self.root(size)
+        note = sign_note(Checkpoint(self.origin, size, root).body(), *self.signers)
+        stored = StoredCheckpoint(size, note, self._clock())
+        # Recorded (compare-and-set on the latest) before anyone can see it: two processes never both publish.
+        self._storage.add_checkpoint(stored, previous=None if latest is None else latest.size)
+        return stored
 
     def parse(self, note: str) -> Checkpoint:
         """The checkpoint in one of this log's notes, its signature checked."""

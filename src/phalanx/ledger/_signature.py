@@ -25,6 +25,7 @@ __all__ = [
     "sign_object",
     "signature_block",
     "signed_message",
+    "unsigned",
 ]
 
 import base64
@@ -98,6 +99,11 @@ def _without_block(obj: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     if rest:
         unsigned["extensions"] = rest
     return unsigned, extensions[EXTENSION_ID]
+
+
+def unsigned(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without its signature block: what a copy that is no longer the signed object must carry."""
+    return _without_block(obj)[0]
 
 
 def signed_message(obj: dict[str, Any]) -> bytes:

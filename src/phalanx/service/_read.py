@@ -18,6 +18,7 @@ import orjson
 from ..config import Settings
 from ..errors import NotFound, PermissionDenied
 from ..identity import Actor, Collection, Directory
+from ..ledger import unsigned
 from ..policy import (
     Decision,
     Shared,
@@ -140,7 +141,9 @@ class Reader:
         data: dict[str, Any] = orjson.loads(item.canonical)
         if not marked_above(data, reach):
             return item
-        return replace(item, canonical=canonical(redact(data, above=reach)))
+        # A copy with parts removed is no longer what its contributor signed: it goes without the signature,
+        # rather than with one that fails (the whole object's proof bundle is for those who see it whole).
+        return replace(item, canonical=canonical(unsigned(redact(data, above=reach))))
 
     @staticmethod
     def _shared(item: StoredVersion, venue: Venue) -> Shared:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..errors import Error
+from ..errors import Error, Inconsistent
 from ..ledger import Ledger
 from ..ledger._storage import StoredCheckpoint
 
@@ -63,10 +63,14 @@ class Sequencer:
                 self.run_once()
                 self.last_error = None
             except Error as exc:  # the store or a witness is unreachable: try again at the next poke
-                self.last_error = exc
-                _log.warning("ledger: %s", exc.diagnostics())
+                self._failed(exc)
             # At most one checkpoint a second: new entries arriving meanwhile wait for the next round.
             self._stop.wait(max(0.0, self._interval - (time.monotonic() - started)))
+
+    def _failed(self, exc: Error) -> None:
+        self.last_error = exc
+        # A log that would have to contradict its own signed history is an alarm, not a hiccup.
+        _log.log(logging.ERROR if isinstance(exc, Inconsistent) else logging.WARNING, "ledger: %s", exc.diagnostics())
 
     def close(self) -> None:
         with self._lock:
@@ -75,4 +79,7 @@ class Sequencer:
         self._wake.set()
         if thread is not None:
             thread.join(timeout=30)
-        self.run_once()
+        try:
+            self.run_once()
+        except Error as exc:  # what is not logged now is logged at the next start: the cursor is durable
+            self._failed(exc)
