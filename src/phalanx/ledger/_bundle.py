@@ -59,7 +59,8 @@ class Trust:
                                   hint="Get one from the node's operator ('phalanx ledger trust').")
         try:
             trust = cls(str(record["origin"]), tuple(str(k) for k in record["log_keys"]),
-                        tuple(str(k) for k in record.get("witness_keys", ())), int(record.get("quorum", 0)))
+                        tuple(dict.fromkeys(str(k) for k in record.get("witness_keys", ()))),
+                        int(record.get("quorum", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise UnreadableInput(f"cannot read the trust file: {exc}") from exc
         if not trust.log_keys:
@@ -139,8 +140,10 @@ def verify_checkpoint(note: str, trust: Trust) -> tuple[Checkpoint, tuple[str, .
         raise InvalidNote(f"the checkpoint is of the log {checkpoint.origin!r}, not {trust.origin!r}")
     # 4. At least ``quorum`` of the trusted witnesses cosigned this checkpoint.
     witnesses: list[str] = []
-    for key in trust.witness_keys:
+    for key in dict.fromkeys(trust.witness_keys):  # a witness listed twice counts once
         verifier = verifier_from_key(key)
+        if verifier.name in witnesses:
+            continue
         try:
             open_note(note, [verifier])  # raises unless this witness's line is there and verifies
         except (InvalidNote, InvalidSignature):

@@ -212,12 +212,12 @@ class Ledger:
         latest = self._storage.latest_checkpoint()
         if latest is not None:
             last = self.parse(latest.note)
-            if size == last.size:
-                return latest
             if size < last.size or self.root(last.size) != last.root:
                 raise Inconsistent(
                     f"the log's tree does not extend the checkpoint it signed at size {last.size}: refusing to "
                     "sign a new one", hint="Restore the database from a backup taken after that checkpoint.")
+            if size == last.size:
+                return latest
         root = self.root(size)
         note = sign_note(Checkpoint(self.origin, size, root).body(), *self.signers)
         stored = StoredCheckpoint(size, note, self._clock())

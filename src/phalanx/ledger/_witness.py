@@ -92,7 +92,10 @@ class Witness:
                                  f"{known.size}\n")
         # 5. An extension of that checkpoint.
         if checkpoint.size == known.size:
-            if known.note and not hmac.compare_digest(checkpoint.root, known.root):
+            # The root this witness holds for that size: the last one it cosigned, or the empty tree's at first.
+            if not hmac.compare_digest(checkpoint.root, known.root):
+                if not known.note:
+                    raise WitnessRefusal(409, f"a tree of size {checkpoint.size} has another root")
                 evidence = Equivocation(
                     f"the log {checkpoint.origin!r} signed two different trees of size {checkpoint.size}",
                     first=known.note, second=note)
@@ -165,10 +168,16 @@ class Submitter:
                 continue
             if status != 200:
                 return f"{status}: {answer[:200].decode(errors='replace')}"
-            lines = [line for line in answer.decode().splitlines(keepends=True) if line.strip()]
-            cosigned = checkpoint.note + "".join(lines)
+            # Keep only this witness's own lines: anything else it sends (a line in the log's name, say) would
+            # be served with the checkpoint and could make every verifier refuse it.
             try:
-                open_note(cosigned, [verifier])
+                theirs = [s.line() for s in Note.parse(checkpoint.note + answer.decode()).signatures
+                          if s.name == verifier.name and s.key_hash == verifier.key_hash]
+            except (InvalidNote, UnicodeDecodeError) as exc:
+                return f"its answer is not a cosignature: {exc}"
+            lines = theirs[-1:]
+            try:
+                open_note(checkpoint.note + "".join(lines), [verifier])
             except (InvalidNote, InvalidSignature) as exc:
                 return f"its answer does not verify with its key: {exc.message}"
             self._storage.add_cosignature(checkpoint.size, name, "".join(lines))

@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = ["ledger_routes"]
 
 import base64
+import re
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -38,6 +39,8 @@ from ..stix import parse_micros
 from ..stix._json import dumps
 from ._params import allow_only
 
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}", re.ASCII)
+
 Guard = Callable[[Callable[[Request, Actor], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]
 
 
@@ -47,7 +50,7 @@ def _json(payload: object, status: int = 200) -> Response:
 
 def _size(request: Request, name: str) -> int:
     raw = request.query_params.get(name)
-    if raw is None or not raw.isdigit() or (len(raw) > 1 and raw.startswith("0")) or len(raw) > 20:
+    if raw is None or not _SIZE.fullmatch(raw):
         raise InvalidParameter(f"{name} must be a tree size (a whole number, no leading zeros)")
     return int(raw)
 
@@ -146,7 +149,10 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
         return Response(orjson.dumps(bundle), media_type="application/json")
 
     async def add_checkpoint(request: Request) -> Response:
-        body = await read_body(request, MAX_NOTE_BYTES + 8192)
+        try:
+            body = await read_body(request, MAX_NOTE_BYTES + 8192)
+        except Error as exc:  # too large (413), or a body that cannot be read
+            return Response(exc.message + "\n", status_code=status_of(exc), media_type="text/plain")
         try:
             line = await run_in_threadpool(witness.add_checkpoint, body)
         except WitnessRefusal as refusal:
