@@ -338,7 +338,7 @@ def test_refuses_to_sign_a_checkpoint_inconsistent_with_the_last_across_crashes(
     db.close()
 
 
-# -- found while writing the crash test (fixed) ---------------------------------------------------------------------------
+# -- found while writing the crash test (fixed) ------------------------------------------------------------------
 
 
 def test_sqlite_find_uses_the_object_key_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

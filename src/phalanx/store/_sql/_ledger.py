@@ -70,7 +70,8 @@ class SqlLedgerStorage:
         def work(tx: Tx) -> list[tuple[int, bytes]]:
             # "<> 0" repeats the partial index's condition: SQLite uses the index only when the query implies it.
             return [(int(i), bytes(d)) for i, d in tx.rows(
-                "SELECT idx, data FROM ledger_entries WHERE object_key = ? AND object_key <> 0 ORDER BY idx", [object_key(object_id)])]
+                "SELECT idx, data FROM ledger_entries WHERE object_key = ? AND object_key <> 0 ORDER BY idx",
+                [object_key(object_id)])]
 
         return self._engine.read(work)
 
