@@ -105,3 +105,22 @@ def test_a_log_whose_history_changed_refuses_to_sign(backend: Backend) -> None:
     assert backend.ledger.latest_checkpoint() == signed
     with pytest.raises(Conflict):  # and a checkpoint can only follow the latest one
         backend.ledger.add_checkpoint(signed, previous=None)
+
+
+def test_a_hybrid_log_signs_with_both_keys_and_verifiers_need_both(backend: Backend) -> None:
+    from phalanx.errors import InvalidSignature
+    from phalanx.ledger import HAVE_MLDSA
+    from phalanx.ledger._note import Note
+
+    if not HAVE_MLDSA:
+        pytest.skip("this cryptography build has no ML-DSA")
+    ledger = Ledger(backend.ledger, backend.store, origin="pq.example/log", hybrid=True)
+    backend.store.put_many("c", [row("indicator", n, n + 1) for n in range(3)], contributor="identity--a")
+    ledger.sync()
+    note = ledger.checkpoint().note
+    assert len(ledger.verifier_keys) == 2 and len(Note.parse(note).signatures) == 2
+    checkpoint, _ = verify_checkpoint(note, Trust("pq.example/log", tuple(ledger.verifier_keys)))
+    assert checkpoint.size == 3
+    only_ed25519 = Note(Note.parse(note).text, Note.parse(note).signatures[:1]).format()
+    with pytest.raises(InvalidSignature, match="lacks a signature"):
+        verify_checkpoint(only_ed25519, Trust("pq.example/log", tuple(ledger.verifier_keys)))
