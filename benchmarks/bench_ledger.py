@@ -1,8 +1,9 @@
 """The transparency log (``phalanx.ledger``) against pymerkle 7, on the same leaves, and the targets of its issue.
 
-    .venv/bin/python benchmarks/bench_ledger.py            # all parts, default sizes (~10 min; the first run
-                                                           # also builds the 10^7-leaf tree once, a few minutes)
-    .venv/bin/python benchmarks/bench_ledger.py --quick    # small sizes, about 2 minutes (its own 10^6 tree)
+    .venv/bin/python benchmarks/bench_ledger.py            # all parts, default sizes (~4 min; the first run also
+                                                           # builds the 10^7-leaf tree once, ~8 min, 4.3 GB)
+    .venv/bin/python benchmarks/bench_ledger.py --quick    # small sizes, ~1 min (the first time +1 min: its own
+                                                           # 10^6-leaf tree)
     .venv/bin/python benchmarks/bench_ledger.py --parts b --proofs 5000
 
 Parts (``--parts``, default ``abcd``):
@@ -12,9 +13,10 @@ Parts (``--parts``, default ``abcd``):
   run), then ``Ledger(backend.ledger, backend.store).sync()``: it reads the accepted versions in commit order,
   makes each one's log entry (RFC 8785 JSON), hashes it, updates the tiles and calls ``LedgerStorage.append``
   once per batch of 4,096 (one transaction each). Run with the default durability (WAL, ``synchronous=NORMAL``)
-  and with ``?synchronous=full``; then again with ``Ledger.checkpoint()`` after every batch (Ed25519, and hybrid
-  Ed25519 + ML-DSA-44), timing each checkpoint. Also ``LedgerStorage.append`` + ``TreeWriter`` fed the very same
-  entry bytes (no entry building), and ``TreeWriter`` alone in memory. Peer, on the same entry bytes:
+  and with ``?synchronous=full``, ``--repeat`` times each, the fastest kept; then again with
+  ``Ledger.checkpoint()`` after every batch (Ed25519, and hybrid Ed25519 + ML-DSA-44), timing each checkpoint.
+  Also ``LedgerStorage.append`` + ``TreeWriter`` fed the very same entry bytes (no entry building), and
+  ``TreeWriter`` alone in memory. Peer, on the same entry bytes:
   ``pymerkle.SqliteTree.append_entries`` per 4,096 (one transaction each), as shipped (rollback journal,
   ``synchronous=FULL``) and with our pragmas (WAL, NORMAL); ``pymerkle.InmemoryTree.append_entries``. The roots
   must agree (both are RFC 9162 trees). Storage per leaf beyond the entry, from ``dbstat``.
@@ -32,14 +34,16 @@ Parts (``--parts``, default ``abcd``):
   <= 100 bytes of storage per leaf beyond the entry.
 * **c. Signatures** per second (cryptography): Ed25519 and ML-DSA-44 sign and verify, the checkpoint note signed
   and opened with each, and ``PublicKey.verify`` as ingest calls it. No peer (pymerkle signs nothing).
-* **d. Signed ingest end to end.** A fresh SQLite node per run with a published Ed25519 key,
-  ``--ingest`` real indicators signed with it (``sign_object``, untimed), ``node.ingest.document(...)`` per
-  ``--doc-size`` objects (parse, validate, canonicalize, verify the signature, store), the sequencer logging
-  and signing a checkpoint every second in the background as it does in service, then ``node.ledger.sync()``:
-  objects/s (wall) and objects per CPU-second of the process (all its threads: "per core"). Runs: unsigned,
-  signed with Ed25519 checkpoints, signed with hybrid (ML-DSA-44) checkpoints (``Settings(ledger_hybrid=True)``),
-  ``--repeat`` times in rotating order, the fastest of each kept. Targets: >= 5,000 objects/s per core;
-  hybrid checkpoints without measurable loss; one checkpoint a second under load.
+* **d. Signed ingest end to end.** A fresh SQLite node per run with a published key, ``--ingest`` real
+  indicators signed with it (``sign_object``; the key and the signed objects are cached in ``benchmarks/.cache``),
+  ``node.ingest.document(...)`` per ``--doc-size`` objects (parse, validate, canonicalize, verify the signature,
+  store), the sequencer logging and signing a checkpoint every second in the background as it does in service,
+  then ``node.ledger.sync()``: objects/s (wall) and objects per CPU-second of the process (all its threads: "per
+  core"). Runs: unsigned; signed with an Ed25519 key, Ed25519 checkpoints; the same with hybrid checkpoints
+  (``Settings(ledger_hybrid=True)``: Ed25519 + ML-DSA-44); signed with a hybrid key (both signatures verified
+  per object). ``--repeat`` times in rotating order; the table shows the fastest of each, the hybrid comparison
+  the means. Targets: >= 5,000 signed objects/s per core; hybrid checkpoints without measurable loss of ingest
+  throughput; one checkpoint a second under load.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ ORIGIN = "bench.phalanx.example/log"
 QUICK = {"appends": 20_000, "tree_size": 1_000_000, "proofs": 2_000, "peer_size": 100_000, "peer_proofs": 500,
          "checkpoints": 20, "ingest": 5_000, "repeat": 1, "crypto": 300}
 FULL = {"appends": 200_000, "tree_size": 10_000_000, "proofs": 20_000, "peer_size": 1_000_000, "peer_proofs": 2_000,
-        "checkpoints": 50, "ingest": 30_000, "repeat": 2, "crypto": 2_000}
+        "checkpoints": 50, "ingest": 30_000, "repeat": 3, "crypto": 2_000}
 
 
 def corpus_lines(count: int) -> list[bytes]:
@@ -174,15 +178,15 @@ def ledger_storage(path: Path, leaves: int) -> Storage:
                    (pages.get("ledger_entries", 0) - data) / n, pages.get("ledger_entries_object", 0) / n, data / n)
 
 
-def pymerkle_storage(path: Path, leaves: int) -> tuple[float, float]:
-    """(bytes per leaf on disk beyond the entry, of which the leaf hash) for a pymerkle SqliteTree file."""
+def pymerkle_storage(path: Path, leaves: int) -> float:
+    """Bytes per leaf on disk beyond the entry of a pymerkle SqliteTree file (its leaf hash, row, page slack)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         pages = sum(p for (p,) in conn.execute("SELECT pgsize FROM dbstat WHERE name = 'leaf'"))
         (data,) = conn.execute("SELECT coalesce(sum(length(entry)), 0) FROM leaf").fetchone()
     finally:
         conn.close()
-    return (pages - data) / max(leaves, 1), 32.0
+    return (pages - data) / max(leaves, 1)
 
 
 # -- a. durable appends ---------------------------------------------------------------------------------------
@@ -358,9 +362,15 @@ def part_a(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     source = store_db(n)
     if args.profile:
         run_sync(source, work, label="profile", profile=True)
+    plain: dict[str, list[SyncRun]] = {"normal": [], "full": []}
+    for _ in range(args.repeat):  # the fastest of --repeat runs of each, alternating (the machine is shared)
+        for synchronous, found in plain.items():
+            found.append(run_sync(source, work, label="phalanx Ledger.sync", synchronous=synchronous))
+    print("  Ledger.sync runs, entries/s: " + "; ".join(
+        f"{k.upper()} " + ", ".join(f"{r.rate:,.0f}" for r in v) for k, v in plain.items()), flush=True)
     runs = [
-        run_sync(source, work, label="phalanx Ledger.sync", synchronous="normal"),
-        run_sync(source, work, label="phalanx Ledger.sync", synchronous="full"),
+        max(plain["normal"], key=lambda r: r.rate),
+        max(plain["full"], key=lambda r: r.rate),
         run_sync(source, work, label="phalanx Ledger.sync + checkpoint (Ed25519) per batch", checkpoints=True),
     ]
     if HAVE_MLDSA:
@@ -369,13 +379,7 @@ def part_a(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     ours = runs[0]
     if any(r.root != ours.root or r.entries != n for r in runs):
         raise SystemExit("the sync runs disagree on the log (roots or sizes differ)")
-    # The same entries again, for the rows fed ready-made bytes: read them back from a synced copy.
-    copy_db(source, work / "sync.db")
-    backend = open_backend(f"sqlite:///{work / 'sync.db'}")
-    try:
-        Ledger(backend.ledger, backend.store, origin=ORIGIN).sync()
-    finally:
-        backend.close()
+    # The same entries, for the rows fed ready-made bytes: read back from the last run's copy (same root).
     entries = logged_entries(work / "sync.db")
     remove_db(work / "sync.db")
     datas = [d for _, d in entries]
@@ -386,10 +390,10 @@ def part_a(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     peer_db = work / "pymerkle.db"
     shipped_s, shipped_root, tree = pymerkle_sqlite(datas, peer_db, wal=False)
     tree.close()
-    shipped_bytes, _ = pymerkle_storage(peer_db, n)
+    shipped_bytes = pymerkle_storage(peer_db, n)
     wal_s, wal_root, tree = pymerkle_sqlite(datas, peer_db, wal=True)
     tree.close()
-    wal_bytes, _ = pymerkle_storage(peer_db, n)
+    wal_bytes = pymerkle_storage(peer_db, n)
     remove_db(peer_db)
     mem_s, mem_root, tree = pymerkle_memory(datas)
     del tree
@@ -708,8 +712,10 @@ def part_b(args: argparse.Namespace, work: Path) -> dict[str, Any]:
           f"{verdict(ours_rate >= TARGET_PROOFS)}")
     print(f"ours verifications/s at {size:,}   {ours_verify:>10,.0f}   target >= {TARGET_VERIFY:,.0f}/s: "
           f"{verdict(ours_verify >= TARGET_VERIFY)}")
+    print(f"ours bytes per leaf, the tree       {st.tile_pages:>10,.1f}   target <= {TARGET_BYTES_PER_LEAF:,.0f}: "
+          f"{verdict(st.tile_pages <= TARGET_BYTES_PER_LEAF)} (the tiles, on disk)")
     print(f"ours bytes per leaf beyond entry    {st.beyond_entry:>10,.1f}   target <= {TARGET_BYTES_PER_LEAF:,.0f}: "
-          f"{verdict(st.beyond_entry <= TARGET_BYTES_PER_LEAF)} (tiles alone {st.tile_pages:,.1f})")
+          f"{verdict(st.beyond_entry <= TARGET_BYTES_PER_LEAF)} (tiles + entry rows + object index)")
     return {"proofs": ours_rate, "verify": ours_verify, "bytes_per_leaf": st.beyond_entry,
             "checkpoint_ms": statistics.median(ck_ed) * 1000}
 
@@ -856,25 +862,70 @@ def ingest_run(label: str, docs: list[bytes], objects: int, key: PrivateKey | No
                      in_ledger[0], signers)
 
 
+def signed_corpus(lines: list[bytes], *, hybrid: bool) -> tuple[list[bytes], PrivateKey, float | None]:
+    """The lines signed with the bench key of that algorithm ((signed lines, key, signatures/s or None when
+    cached); key and signed lines are kept in benchmarks/.cache: hybrid signing is slow)."""
+    algorithm = "hybrid" if hybrid else "ed25519"
+    key_path = CACHE_DIR / f"ledger-key-{algorithm}.json"
+    data_path = CACHE_DIR / f"ledger-signed-{algorithm}-{len(lines)}.jsonl"
+    if key_path.exists():
+        key = PrivateKey.from_file(key_path.read_bytes())
+    else:
+        key = generate_key(ORG_ID, now=now_micros() - 60_000_000, hybrid=hybrid)
+        key_path.write_bytes(key.to_file())
+        data_path.unlink(missing_ok=True)
+    if data_path.exists():
+        return read_lines(data_path), key, None
+    print(f"  signing {len(lines):,} objects with a {key.public.algorithm} key (once) ...", flush=True)
+    begin = time.perf_counter()
+    signed = [orjson.dumps(sign_object(orjson.loads(line), key)) for line in lines]
+    speed = rate(len(lines), time.perf_counter() - begin)
+    partial_path = data_path.with_suffix(f".{os.getpid()}.tmp")
+    partial_path.write_bytes(b"\n".join(signed) + b"\n")
+    partial_path.replace(data_path)
+    return signed, key, speed
+
+
+def hybrid_checkpoint_cost(count: int = 300) -> float:
+    """Seconds a hybrid checkpoint adds to an Ed25519 one: signing the note, and opening the previous one."""
+    from phalanx.ledger._note import generate_ed25519, generate_mldsa44, signer_from_key, verifier_from_key
+
+    body = Checkpoint(ORIGIN, 10_000_000, hashlib.sha256(b"root").digest()).body()
+    pairs = [generate_ed25519(ORIGIN), generate_mldsa44(ORIGIN)]
+    signers = [signer_from_key(k) for k, _ in pairs]
+    verifiers = [verifier_from_key(v) for _, v in pairs]
+    cost = []
+    for k in (1, 2):
+        note = sign_note(body, *signers[:k])
+        cost.append(1 / per_second(partial(sign_note, body, *signers[:k]), count)
+                    + 1 / per_second(partial(open_note, note, verifiers[:k]), count))
+    return cost[1] - cost[0]
+
+
+UNSIGNED = "unsigned, Ed25519 checkpoints"
+SIGNED = "signed (Ed25519 key), Ed25519 checkpoints"
+SIGNED_HYBRID_CHECKPOINTS = "signed (Ed25519 key), hybrid checkpoints"
+HYBRID_KEY = "signed (hybrid key), Ed25519 checkpoints"
+
+
 def part_d(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     count = args.ingest
     print(f"== d. ingest end to end: {count:,} objects per run, documents of {args.doc_size:,} ==", flush=True)
     lines = corpus_lines(count)
     org = Organization(id=ORG_ID, name="Bench Org", sectors=(), created=now_micros())
-    key = generate_key(org.id, now=now_micros() - 60_000_000)
-    begin = time.perf_counter()
-    signed = [orjson.dumps(sign_object(orjson.loads(line), key)) for line in lines]
-    sign_rate = rate(count, time.perf_counter() - begin)
+    signed, key, sign_rate = signed_corpus(lines, hybrid=False)
 
     def docs(items: list[bytes]) -> list[bytes]:
         return [b"\n".join(items[s : s + args.doc_size]) + b"\n" for s in range(0, len(items), args.doc_size)]
 
     variants: list[tuple[str, list[bytes], PrivateKey | None, bool]] = [
-        ("unsigned, Ed25519 checkpoints", docs(lines), None, False),
-        ("signed (Ed25519), Ed25519 checkpoints", docs(signed), key, False),
+        (UNSIGNED, docs(lines), None, False),
+        (SIGNED, docs(signed), key, False),
     ]
     if HAVE_MLDSA:
-        variants.append(("signed (Ed25519), hybrid checkpoints (ML-DSA-44)", docs(signed), key, True))
+        hybrid_signed, hybrid_key, _ = signed_corpus(lines, hybrid=True)
+        variants.append((SIGNED_HYBRID_CHECKPOINTS, docs(signed), key, True))
+        variants.append((HYBRID_KEY, docs(hybrid_signed), hybrid_key, False))
     results: dict[str, list[IngestRun]] = {v[0]: [] for v in variants}
     for r in range(args.repeat):
         order = variants[r % len(variants):] + variants[: r % len(variants)]
@@ -882,6 +933,8 @@ def part_d(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             run = ingest_run(label, documents, count, k, org, work, hybrid=hybrid)
             if run.accepted != count or run.logged < count:
                 raise SystemExit(f"{label}: accepted {run.accepted:,} and logged {run.logged:,} of {count:,}")
+            if hybrid and run.signers < 2:
+                raise SystemExit(f"{label}: the node signs its checkpoints with {run.signers} key(s), not 2")
             results[label].append(run)
             print(f"  {label}: {run.rate:,.0f} objects/s, {run.per_cpu:,.0f} per CPU-second, "
                   f"{len(run.signed_sizes)} checkpoints", flush=True)
@@ -897,34 +950,41 @@ def part_d(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                      f"{ms(statistics.median(ck))} / {ms(max(ck))}" if ck else "-",
                      ", ".join(f"{x.rate:,.0f}" for x in runs)])
     print()
-    print(table(["run (best of --repeat)", "objects", "seconds", "objects/s", "per CPU-s", "ledger thread",
-                 "checkpoints", "mean / max gap s", "checkpoint() median/max ms", "all runs objects/s"], rows))
-    print(f"(signing the {count:,} objects beforehand, untimed: {sign_rate:,.0f}/s; 'ledger thread': time in "
-          "Ledger.sync + checkpoint over the wall time, mostly on the sequencer's thread; 'gap': between two "
-          "checkpoints signed during the run)")
+    print(table(["run (fastest of --repeat)", "objects", "seconds", "objects/s", "per CPU-s", "ledger work",
+                 "checkpoints", "gap mean / max s", "checkpoint() ms med / max", "all runs objects/s"], rows))
+    print("('per CPU-s': objects over the CPU time of the process, all threads; 'ledger work': time in Ledger.sync "
+          "+ checkpoint over the wall time, mostly on the sequencer's thread; 'gap': between two checkpoints signed "
+          "during the run; checkpoint() is wall time under load, waiting for the GIL and the ledger's lock included"
+          + (f"; signing the objects beforehand, untimed: {sign_rate:,.0f}/s)" if sign_rate else ")"))
 
-    signed_ed = best["signed (Ed25519), Ed25519 checkpoints"]
-    unsigned = best["unsigned, Ed25519 checkpoints"]
+    signed_ed = best[SIGNED]
+    unsigned = best[UNSIGNED]
     print(f"\nsigned ingest per core            {signed_ed.per_cpu:>10,.0f} objects/CPU-s  target >= "
           f"{TARGET_INGEST_PER_CORE:,.0f}: {verdict(signed_ed.per_cpu >= TARGET_INGEST_PER_CORE)} "
-          f"(wall {signed_ed.rate:,.0f}/s over {os.cpu_count()} cores; unsigned {unsigned.per_cpu:,.0f}/CPU-s, "
+          f"(wall {signed_ed.rate:,.0f}/s with {os.cpu_count()} cores; unsigned {unsigned.per_cpu:,.0f}/CPU-s, "
           f"{unsigned.rate:,.0f}/s)")
     gaps = [g for runs in results.values() for x in runs for g in x.intervals]
-    mean = statistics.mean(gaps) if gaps else float("inf")
-    print(f"checkpoint interval under load    {mean:>10.2f} s mean, {max(gaps, default=0):.2f} s worst (all runs, "
-          f"{len(gaps) + len(results) * args.repeat:,} checkpoints)  target one a second: "
-          f"{verdict(mean <= TARGET_CHECKPOINT_INTERVAL * 1.1)}")
+    if gaps:
+        mean = statistics.mean(gaps)
+        print(f"checkpoint interval under load    {mean:>10.2f} s mean, {max(gaps):.2f} s worst (all runs, "
+              f"{len(gaps):,} intervals)  target one a second: {verdict(mean <= TARGET_CHECKPOINT_INTERVAL * 1.1)}")
+    else:
+        print("checkpoint interval under load    (runs too short for two checkpoints: raise --ingest)")
     out: dict[str, Any] = {"signed_per_cpu": signed_ed.per_cpu, "signed_rate": signed_ed.rate}
     if HAVE_MLDSA:
-        hybrid_run = best["signed (Ed25519), hybrid checkpoints (ML-DSA-44)"]
-        if hybrid_run.signers < 2:
-            print("warning: the hybrid node signed with one key only")
-        loss = 1 - hybrid_run.rate / signed_ed.rate
-        eds = [x.rate for x in results["signed (Ed25519), Ed25519 checkpoints"]]
-        spread = (max(eds) - min(eds)) / max(eds) if len(eds) > 1 else 0.0
-        ok = loss <= max(HYBRID_NOISE, spread)
-        print(f"hybrid checkpoints vs Ed25519     {-loss:>+10.1%} objects/s  target no measurable loss (within "
-              f"{max(HYBRID_NOISE, spread):.0%}): {verdict(ok)}")
+        # The mean of every run of each (they alternate), rather than the fastest: the difference is small.
+        ed_mean = statistics.mean(x.rate for x in results[SIGNED])
+        hybrid_mean = statistics.mean(x.rate for x in results[SIGNED_HYBRID_CHECKPOINTS])
+        loss = 1 - hybrid_mean / ed_mean
+        spread = max((max(x.rate for x in runs) - min(x.rate for x in runs)) / max(x.rate for x in runs)
+                     for label, runs in results.items() if label in (SIGNED, SIGNED_HYBRID_CHECKPOINTS))
+        noise = max(HYBRID_NOISE, spread)
+        extra = hybrid_checkpoint_cost()
+        print(f"hybrid checkpoints vs Ed25519     {-loss:>+10.1%} objects/s  target no measurable loss (within the "
+              f"runs' spread, {noise:.0%}): {verdict(loss <= noise)} (means of {args.repeat} runs: "
+              f"{hybrid_mean:,.0f} vs {ed_mean:,.0f}/s)")
+        print(f"  (a hybrid checkpoint costs {extra * 1000:.2f} ms more to sign and to check the previous one: "
+              f"{extra:.2%} of a core at one checkpoint a second)")
         out["hybrid_loss"] = loss
     return out
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from phalanx.errors import Conflict, NotFound
+from phalanx.errors import Conflict, KeyNotValid, NotFound
 from phalanx.ledger._storage import Appended, StoredCheckpoint, WitnessedLog
 from phalanx.store import Backend
 
@@ -80,6 +80,9 @@ def test_keys_node_key_and_custody(backend: Backend) -> None:
                                    ("phx1-b", "identity--p", '{"v":2}', None)])
     ledger.append(0, [], {}, keys=[("phx1-a", "identity--o", '{"v":3}', None)])  # new times keep the custody
     assert ledger.key("phx1-a") == ('{"v":3}', b"secret")
+    with pytest.raises(KeyNotValid):  # a key stays its organization's, and the whole append is refused
+        ledger.append(0, [Appended("x", b"e")], {}, keys=[("phx1-a", "identity--p", '{"v":4}', None)])
+    assert ledger.key("phx1-a") == ('{"v":3}', b"secret") and ledger.state()[0] == 0
     assert ledger.key("phx1-b") == ('{"v":2}', None)
     assert ledger.keys("identity--o") == [("phx1-a", '{"v":3}')]
     assert sorted(ledger.keys()) == [("phx1-a", '{"v":3}'), ("phx1-b", '{"v":2}')]

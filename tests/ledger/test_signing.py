@@ -162,3 +162,30 @@ def test_the_extension_definition_and_a_signed_object_are_valid_stix(key: Privat
         result = validate_instance(obj, options)
         assert result.is_valid, [str(e) for e in result.errors]
         StixObject.from_dict(obj)  # and our own strict validation
+
+
+def test_small_order_and_non_canonical_ed25519_keys_are_weak() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from phalanx.ledger._ed25519 import P, _add, _decode, is_weak
+
+    order = 2**252 + 27742317777372353535851937790883648493  # L, RFC 8032 section 5.1
+    torsion = set()
+    for y in range(2, 24):  # points of the whole curve; [L]P is the part of P of small order
+        point = _decode(y.to_bytes(32, "little"))
+        if point is None:
+            continue
+        result, addend, n = None, point, order
+        while n:
+            if n & 1:
+                result = addend if result is None else _add(result, addend)
+            addend, n = _add(addend, addend), n >> 1
+        assert result is not None
+        x, y_, z, _ = result
+        zi = pow(z, P - 2, P)
+        xa, ya = x * zi % P, y_ * zi % P
+        torsion.add((ya | ((xa & 1) << 255)).to_bytes(32, "little"))
+    assert len(torsion) >= 4  # several distinct small-order points were found
+    assert all(is_weak(encoded) for encoded in torsion)
+    assert is_weak(bytes(32)) and is_weak((P - 1).to_bytes(32, "little")) and is_weak((P + 1).to_bytes(32, "little"))
+    assert not any(is_weak(ed25519.Ed25519PrivateKey.generate().public_key().public_bytes_raw()) for _ in range(50))

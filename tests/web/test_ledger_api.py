@@ -14,7 +14,7 @@ from stix2validator import ValidationOptions, validate_instance
 
 from phalanx.config import Settings
 from phalanx.identity import Role
-from phalanx.ledger import EXTENSION_DEFINITION, EXTENSION_ID, PHALANX_IDENTITY, generate_key, sign_object
+from phalanx.ledger import EXTENSION_DEFINITION, EXTENSION_ID, PHALANX_IDENTITY, generate_key, key_id_of, sign_object
 from phalanx.ledger._bundle import Trust, verify_bundle, verify_checkpoint
 from phalanx.ledger._merkle import verify_consistency
 from phalanx.ledger._note import generate_ed25519
@@ -171,8 +171,10 @@ def test_non_ascii_digits_in_a_size_get_400(world: World, client: TestClient, ol
 # -- signing keys ------------------------------------------------------------------------------------------------
 
 
-def test_keys_are_listed_without_a_key_and_published_by_org_admins(world: World, client: TestClient) -> None:
-    assert client.get(KEYS).json() == {"keys": []}
+def test_keys_are_listed_to_members_and_published_by_org_admins(world: World, client: TestClient) -> None:
+    member = key_for(world, world.globex.id)
+    assert_json_error(client.get(KEYS), 401)  # which organizations there are is not for anonymous callers
+    assert client.get(KEYS, headers=member).json() == {"keys": []}
     key = generate_key(world.acme.id, now=now_micros()).public
     response = client.post(KEYS, json=key.record(), headers=key_for(world, world.acme.id, Role.ORG_ADMIN))
     assert response.status_code == 201, response.text
@@ -181,17 +183,19 @@ def test_keys_are_listed_without_a_key_and_published_by_org_admins(world: World,
     # The key is logged: its entry is in the tree at the index answered.
     entry = world.node.ledger.entry(body["ledger_index"])
     assert entry["kind"] == "key" and entry["key"] == key.key_id
-    assert client.get(KEYS).json() == {"keys": [key.record()]}
-    assert client.get(KEYS, params={"org": world.acme.id}).json() == {"keys": [key.record()]}
-    assert client.get(KEYS, params={"org": world.globex.id}).json() == {"keys": []}
-    assert_json_error(client.get(KEYS, params={"org": "identity--00000000-0000-4000-8000-000000000000"}), 404)
+    assert client.get(KEYS, headers=member).json() == {"keys": [key.record()]}
+    assert client.get(KEYS, headers=member, params={"org": world.acme.id}).json() == {"keys": [key.record()]}
+    assert client.get(KEYS, headers=member, params={"org": world.globex.id}).json() == {"keys": []}
+    nobody = "identity--00000000-0000-4000-8000-000000000000"
+    assert_json_error(client.get(KEYS, headers=member, params={"org": nobody}), 404)
 
 
 def test_a_node_admin_publishes_keys_for_any_organization(world: World, client: TestClient) -> None:
     key = generate_key(world.globex.id, now=now_micros()).public
     response = client.post(KEYS, json=key.record(), headers=key_for(world, world.acme.id, Role.ADMIN))
     assert response.status_code == 201, response.text
-    assert [k["key"] for k in client.get(KEYS, params={"org": world.globex.id}).json()["keys"]] == [key.key_id]
+    listed = client.get(KEYS, headers=key_for(world, world.globex.id), params={"org": world.globex.id}).json()
+    assert [k["key"] for k in listed["keys"]] == [key.key_id]
 
 
 @pytest.mark.parametrize(("who", "role"), [("acme", Role.CONTRIBUTOR), ("acme", Role.READER),
@@ -202,7 +206,7 @@ def test_only_admins_of_the_organization_publish_its_keys(world: World, client: 
     key = generate_key(world.acme.id, now=now_micros()).public
     response = client.post(KEYS, json=key.record(), headers=key_for(world, org.id, role))
     assert_json_error(response, 403)
-    assert client.get(KEYS).json() == {"keys": []}
+    assert client.get(KEYS, headers=key_for(world, world.globex.id)).json() == {"keys": []}
     assert world.node.ledger.size() == 0
 
 
@@ -220,7 +224,7 @@ def test_a_record_whose_key_id_does_not_match_its_material_is_refused(world: Wor
     assert_json_error(client.post(KEYS, json=dict(record, ed25519=other["ed25519"]), headers=headers), 400)
     assert_json_error(client.post(KEYS, content=b"{not json", headers=headers), 400)
     assert_json_error(client.post(KEYS, json=[record], headers=headers), 400)
-    assert client.get(KEYS).json() == {"keys": []}
+    assert client.get(KEYS, headers=key_for(world, world.globex.id)).json() == {"keys": []}
 
 
 def test_a_key_published_for_one_organization_cannot_be_claimed_by_another(world: World,
@@ -228,12 +232,14 @@ def test_a_key_published_for_one_organization_cannot_be_claimed_by_another(world
     key = generate_key(world.acme.id, now=now_micros()).public
     admin = key_for(world, world.acme.id, Role.ORG_ADMIN)
     assert client.post(KEYS, json=key.record(), headers=admin).status_code == 201
-    claimed = dict(key.record(), org=world.globex.id)  # the key id names the material, not the holder
+    claimed = dict(key.record(), org=world.globex.id)  # the key id binds the organization too
     for headers in (key_for(world, world.globex.id, Role.ORG_ADMIN), key_for(world, world.globex.id, Role.ADMIN)):
         body = assert_json_error(client.post(KEYS, json=claimed, headers=headers), 400)
-        assert "another organization" in body["description"]
-    assert [k["org"] for k in client.get(KEYS).json()["keys"]] == [world.acme.id]
-    unknown = dict(key.record(), org="identity--00000000-0000-4000-8000-000000000000")
+        assert "does not match" in body["description"]
+    listed = client.get(KEYS, headers=key_for(world, world.globex.id)).json()["keys"]
+    assert [k["org"] for k in listed] == [world.acme.id]
+    nobody = "identity--00000000-0000-4000-8000-000000000000"
+    unknown = dict(key.record(), org=nobody, key=key_id_of(key.algorithm, nobody, key.ed25519, None))
     assert_json_error(client.post(KEYS, json=unknown, headers=key_for(world, world.acme.id, Role.ADMIN)), 404)
 
 
@@ -252,7 +258,7 @@ def test_retire_and_compromised(world: World, client: TestClient) -> None:
     assert_json_error(client.post(f"{url}/compromised", json={}, headers=admin), 400)
     assert_json_error(client.post(f"{url}/compromised", json={"at": 5}, headers=admin), 400)
     assert_json_error(client.post(f"{url}/compromised", json={"at": "yesterday"}, headers=admin), 400)
-    unchanged = client.get(KEYS).json()["keys"]
+    unchanged = client.get(KEYS, headers=key_for(world, world.globex.id)).json()["keys"]
     assert unchanged == [key.record()]
     # The organization's admin may.
     response = client.post(f"{url}/compromised", json={"at": "2030-01-01T00:00:00Z"}, headers=admin)
@@ -263,7 +269,7 @@ def test_retire_and_compromised(world: World, client: TestClient) -> None:
     record = response.json()["key"]
     assert record["not_after"].startswith("2031-01-01T00:00:00")
     assert record["compromised_after"].startswith("2030-01-01T00:00:00")
-    assert client.get(KEYS).json()["keys"] == [record]
+    assert client.get(KEYS, headers=key_for(world, world.globex.id)).json()["keys"] == [record]
     # Each change is logged as a new entry of the key.
     assert [e["kind"] for _, e, _ in world.node.ledger.find(key.key_id)] == ["key", "key", "key"]
     # An unknown key: refused, nothing logged.

@@ -160,7 +160,7 @@ def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_b
             else:
                 parsed = iter_jsonl(lines, mode=mode, limits=limits)
             if key is not None:
-                parsed = signed_objects(parsed, key, mode)
+                parsed = signed_objects(parsed, key, mode, limits)
             if not show_bar or size < 4 * 1024 * 1024:
                 return node.ingest.stream_shared(sharing, parsed, on_batch=log_batch, keep_refusals=keep)
             with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
@@ -170,7 +170,7 @@ def _read_and_ingest(node: Node, sharing: Sharing, path: Path, mode: Mode, log_b
         data = stream.read(limits.max_bytes + 1)
     items = parse_document(data, mode=mode, limits=limits)
     if key is not None:
-        items = list(signed_objects(items, key, mode))
+        items = list(signed_objects(items, key, mode, limits))
     if not show_bar or len(items) < 10 * node.settings.batch_size:
         return node.ingest.stream_shared(sharing, items, on_batch=log_batch, keep_refusals=keep)
     with click.progressbar(length=len(items), label=path.name, file=sys.stderr) as bar:

@@ -55,10 +55,12 @@ def _time(value: str | None, option: str) -> int | None:
         raise click.BadParameter(str(exc), param_hint=option) from None
 
 
-def signed_objects(parsed: Iterable[Parsed], key: PrivateKey, mode: Mode) -> Iterator[Parsed]:
+def signed_objects(parsed: Iterable[Parsed], key: PrivateKey, mode: Mode, limits: Limits | None = None
+                   ) -> Iterator[Parsed]:
     """Each parsed object signed with ``key`` (refusals pass through unchanged)."""
+    limits = limits or Limits()
     for item in parsed:
-        yield StixObject.from_dict(sign_object(item.properties(), key), mode=mode) if isinstance(
+        yield StixObject.from_dict(sign_object(item.properties(), key), mode=mode, limits=limits) if isinstance(
             item, StixObject) else item
 
 

@@ -27,6 +27,7 @@ import orjson
 
 from ..errors import Equivocation, InvalidNote, InvalidProof, InvalidSignature, UnreadableInput
 from ..stix import canonical, digest, format_micros, parse_micros
+from ..stix._json import measure
 from ._entry import entry_bytes
 from ._keys import PublicKey
 from ._merkle import leaf_hash, verify_inclusion
@@ -34,6 +35,7 @@ from ._note import Checkpoint, open_note, verifier_from_key
 from ._signature import read_signature, signature_block
 
 BUNDLE_TYPE = "phalanx-proof-bundle"
+_MAX_DEPTH = 200  # far beyond any STIX object a node takes (max_depth), far below what recursion would bear
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,9 @@ def verify_bundle(bundle: object, trust: Trust) -> Verified:
     if not isinstance(bundle, dict) or bundle.get("type") != BUNDLE_TYPE or bundle.get("version") != 1:
         raise UnreadableInput("not a Phalanx proof bundle (version 1)",
                               hint="Get one with 'phalanx ledger prove --object ID --out FILE'.")
+    depth, _ = measure(bundle)  # iterative: a hostile nesting is refused before anything recursive sees it
+    if depth > _MAX_DEPTH:
+        raise UnreadableInput(f"the bundle nests {depth} levels deep; a STIX object takes at most {_MAX_DEPTH - 2}")
     obj, entry = bundle.get("object"), bundle.get("entry")
     if not isinstance(obj, dict) or not isinstance(entry, dict) or not isinstance(bundle.get("checkpoint"), str):
         raise UnreadableInput("the bundle needs an object, its entry and a checkpoint")

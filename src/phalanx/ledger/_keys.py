@@ -4,8 +4,9 @@ A ``PublicKey`` is what a node publishes and logs: the key material, the organiz
 times that bound its use (``not_before``, ``not_after``, ``compromised_after``; microseconds since the epoch).
 A ``PrivateKey`` lives with the member (a key file) or, for members that opt in, with the hub (custodial).
 
-The key id names the material, not the holder: ``phx1-`` and the first 16 bytes (hex) of
-SHA-256("phalanx-signing-key/v1\\n" || algorithm || "\\n" || Ed25519 public key || ML-DSA-44 public key).
+The key id binds the material to its organization: ``phx1-`` and the first 16 bytes (hex) of SHA-256(
+"phalanx-signing-key/v1\\n" || algorithm || "\\n" || organization || "\\n" || Ed25519 public key || ML-DSA-44
+public key). Another organization that publishes the same public key gets another id, which no signature names.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import InvalidSignature, KeyNotValid, UnreadableInput
 from ..stix import format_micros, parse_micros
+from ._ed25519 import is_weak
 
 try:
     from cryptography.hazmat.primitives.asymmetric import mldsa as _mldsa
@@ -46,8 +48,9 @@ _ALGORITHMS = (ED25519, HYBRID)
 _FILE_TYPE = "phalanx-signing-key"
 
 
-def key_id_of(algorithm: str, ed25519_public: bytes, ml_dsa_public: bytes | None) -> str:
-    material = b"phalanx-signing-key/v1\n" + algorithm.encode() + b"\n" + ed25519_public + (ml_dsa_public or b"")
+def key_id_of(algorithm: str, org: str, ed25519_public: bytes, ml_dsa_public: bytes | None) -> str:
+    material = (b"phalanx-signing-key/v1\n" + algorithm.encode() + b"\n" + org.encode() + b"\n" + ed25519_public
+                + (ml_dsa_public or b""))
     return "phx1-" + hashlib.sha256(material).digest()[:16].hex()
 
 
@@ -98,7 +101,11 @@ class PublicKey:
             raise KeyNotValid(f"key {self.key_id} expired at {format_micros(self.not_after)}")
 
     def verify(self, message: bytes, ed25519_signature: bytes, ml_dsa_signature: bytes | None) -> None:
-        """Raise ``InvalidSignature`` unless every signature this key's algorithm requires verifies."""
+        """Raise ``InvalidSignature`` unless every signature this key's algorithm requires verifies (and no other
+        is carried: nothing in a signed object goes unchecked)."""
+        if self.algorithm == ED25519 and ml_dsa_signature is not None:
+            raise InvalidSignature(f"key {self.key_id} is Ed25519 only: the block must not carry an ML-DSA-44 "
+                                   "signature")
         try:
             ed25519.Ed25519PublicKey.from_public_bytes(self.ed25519).verify(ed25519_signature, message)
         except (_CryptoInvalidSignature, ValueError) as exc:
@@ -148,7 +155,12 @@ class PublicKey:
             raise UnreadableInput(f"cannot read the public key record: {exc}") from exc
         if len(ed) != 32 or (algorithm == HYBRID) != (ml is not None):
             raise UnreadableInput(f"key {key.key_id}: the key material does not fit the algorithm {algorithm}")
-        if key_id_of(algorithm, ed, ml) != key.key_id:
+        if is_weak(ed):
+            raise UnreadableInput(f"key {key.key_id}: the Ed25519 public key is a small-order point (or no point): "
+                                  "signatures with it prove nothing")
+        if not key.org.startswith("identity--"):
+            raise UnreadableInput(f"key {key.key_id}: 'org' must be the organization's STIX identity id")
+        if key_id_of(algorithm, key.org, ed, ml) != key.key_id:
             raise UnreadableInput(f"key {key.key_id}: the id does not match the key material")
         return key
 
@@ -217,6 +229,6 @@ def generate_key(org: str, *, now: int, hybrid: bool = False, days: float | None
         ml_seed = ml.private_bytes_raw()
         ml_public = ml.public_key().public_bytes_raw()
     algorithm = HYBRID if hybrid else ED25519
-    public = PublicKey(key_id_of(algorithm, ed_public, ml_public), org, algorithm, ed_public, ml_public,
+    public = PublicKey(key_id_of(algorithm, org, ed_public, ml_public), org, algorithm, ed_public, ml_public,
                        not_before=now, not_after=None if days is None else now + int(days * 86_400_000_000))
     return PrivateKey(public, ed_seed, ml_seed)

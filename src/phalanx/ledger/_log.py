@@ -139,6 +139,11 @@ class Ledger:
                 appended += len(batch)
         return appended
 
+    def logged(self) -> int:
+        """Log everything the store accepted; return the cursor (the store seq of the last version logged)."""
+        self.sync()
+        return self._storage.state()[1]
+
     def publish_key(self, key: PublicKey, *, private: bytes | None = None) -> int:
         """Record an organization's key (new, or with changed times) and log it; return its entry's index."""
         with self._lock:

@@ -106,6 +106,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import InvalidNote, InvalidSignature
+from ._ed25519 import is_weak
 
 try:
     from cryptography.hazmat.primitives.asymmetric import mldsa as _mldsa
@@ -246,6 +247,9 @@ def _check_public(key: object, size: int, what: str) -> bytes:
     if not isinstance(key, bytes) or len(key) != size:
         got = len(key) if isinstance(key, bytes) else type(key).__name__
         raise InvalidNote(f"{what} public key must be {size} bytes, not {got}", hint=_KEY_HINT)
+    if size == _ED25519_KEY and is_weak(key):
+        raise InvalidNote(f"{what} public key is not a usable Ed25519 key (a small-order point, or not a point)",
+                          hint="Generate the key again: no signer makes such a key.")
     return key
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, KeyNotValid, NotFound
 
 
 def object_key(object_id: str) -> int:
@@ -167,6 +167,9 @@ class MemoryLedgerStorage:
             if len(self._entries) != expected_size:
                 raise Conflict(f"the ledger has {len(self._entries)} entries, not {expected_size}: another "
                                "sequencer appended first")
+            for key_id, org, _, _ in keys:
+                if self._keys.get(key_id, (org,))[0] != org:
+                    raise KeyNotValid(f"key {key_id} is published for another organization")
             for entry in entries:
                 if entry.object_id:
                     self._by_object.setdefault(entry.object_id, []).append(len(self._entries))

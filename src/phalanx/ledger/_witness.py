@@ -22,6 +22,8 @@ __all__ = ["Submitter", "Witness", "WitnessRefusal"]
 
 import hmac
 import logging
+import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -122,7 +124,10 @@ Post = Callable[[str, bytes], tuple[int, bytes]]
 """Send a request body to a URL; return the status and the response body (the network, replaceable)."""
 
 
-def http_post(url: str, body: bytes, *, timeout: float = 10.0) -> tuple[int, bytes]:
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}", re.ASCII)
+
+
+def http_post(url: str, body: bytes, *, timeout: float = 5.0) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -135,20 +140,30 @@ class Submitter:
     """This log's side: hand each new checkpoint to the configured witnesses and keep their cosignatures."""
 
     def __init__(self, storage: LedgerStorage, consistency: Callable[[int, int], list[bytes]],
-                 post: Post = http_post) -> None:
+                 post: Post = http_post, clock: Callable[[], float] = time.monotonic) -> None:
         self._storage = storage
         self._consistency = consistency
         self._post = post
+        self._clock = clock
+        self._retry: dict[str, tuple[float, float]] = {}  # witness -> (not before, next delay)
 
     def submit(self, checkpoint: StoredCheckpoint) -> dict[str, str]:
-        """Ask every witness to cosign; return, per witness name, "ok" or why it did not."""
+        """Ask every witness that has not cosigned this checkpoint to do so; return, per witness asked, "ok" or
+        why it did not. A witness that failed is asked again after a delay that doubles each time (1 s to 5
+        minutes), so that one that is down never holds the log up."""
         outcome: dict[str, str] = {}
         for name, url, vkey, size in self._storage.witnesses():
+            if size >= checkpoint.size or self._clock() < self._retry.get(name, (0.0, 0.0))[0]:
+                continue
             try:
                 outcome[name] = self._one(checkpoint, name, url, vkey, size)
             except (Error, OSError, ValueError) as exc:
                 outcome[name] = f"unreachable: {exc}"
-            if outcome[name] != "ok":
+            if outcome[name] == "ok":
+                self._retry.pop(name, None)
+            else:
+                delay = self._retry.get(name, (0.0, 0.5))[1] * 2
+                self._retry[name] = (self._clock() + delay, min(delay, 300.0))
                 _log.warning("witness %s did not cosign checkpoint %d: %s", name, checkpoint.size, outcome[name])
         return outcome
 
@@ -161,10 +176,10 @@ class Submitter:
                                          checkpoint.note)
             status, answer = self._post(url.rstrip("/") + "/add-checkpoint", body)
             if status == 409:
-                try:
-                    old = int(answer.decode().strip())
-                except ValueError:
+                told = answer.decode(errors="replace").strip()
+                if not _DECIMAL.fullmatch(told):
                     return f"409 Conflict: {answer[:200]!r}"
+                old = int(told)
                 continue
             if status != 200:
                 return f"{status}: {answer[:200].decode(errors='replace')}"

@@ -14,17 +14,21 @@ from collections.abc import Callable, Sequence
 from ..errors import NotFound, PermissionDenied
 from ..identity import Actor
 from ..policy import delete_owner
-from ..store import Deleted, Query, Store, VersionFilter
+from ..store import Deleted, Query, Store, Unlogged, VersionFilter
 from ._read import Reader
+
+_TRIES = 5
+"""Attempts at a delete that other writers keep overtaking (each logs what they stored first)."""
 
 
 class Deletion:
-    def __init__(self, store: Store, reader: Reader, *, before: Callable[[], object] | None = None) -> None:
-        """``before`` runs before anything is deleted: the ledger logs every version first, so that a version
-        deleted right after it was stored is in the log all the same."""
+    def __init__(self, store: Store, reader: Reader, *, logged: Callable[[], int] | None = None) -> None:
+        """``logged`` logs every version the store holds and returns the ledger's cursor: a version is removed
+        from the store only once it is in the log, so that one deleted right after it was stored (even by
+        another process) is in the log all the same."""
         self._store = store
         self._reader = reader
-        self._before = before
+        self._logged = logged
 
     def delete(self, actor: Actor, collection_ref: str, object_ids: Sequence[str], *,
                versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,),
@@ -45,16 +49,24 @@ class Deletion:
                                     "you may see.")
             if owner is not None and not any(owner in (v.contributor, v.sharer) for v in seen):
                 raise _not_yours(object_id)
-        if self._before is not None:
-            self._before()
         done = []
         for object_id in object_ids:
-            deleted = self._store.delete(collection.id, object_id, versions=versions, spec_versions=spec_versions,
-                                         owner=owner)
+            deleted = self._delete_logged(collection.id, object_id, versions, spec_versions, owner)
             if not deleted.versions:  # changed since the check: the store decides, in its own transaction
                 raise _not_yours(object_id)
             done.append(deleted)
         return done
+
+    def _delete_logged(self, collection: str, object_id: str, versions: tuple[VersionFilter | int, ...],
+                       spec_versions: tuple[str, ...], owner: str | None) -> Deleted:
+        for _ in range(_TRIES - 1):
+            try:
+                return self._store.delete(collection, object_id, versions=versions, spec_versions=spec_versions,
+                                          owner=owner, logged_through=None if self._logged is None else self._logged())
+            except Unlogged:
+                continue  # stored meanwhile: log it, and try again
+        return self._store.delete(collection, object_id, versions=versions, spec_versions=spec_versions,
+                                  owner=owner, logged_through=None if self._logged is None else self._logged())
 
     _LOOK = 1000
     """Versions of one object looked at to decide whether the caller may delete any."""

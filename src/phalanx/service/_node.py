@@ -39,7 +39,7 @@ class Node:
         self.reader = Reader(backend.store, backend.directory, settings)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))
-        self.deletion = Deletion(backend.store, self.reader, before=self.ledger.sync)
+        self.deletion = Deletion(backend.store, self.reader, logged=self.ledger.logged)
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Node:

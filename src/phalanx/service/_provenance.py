@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = ["Provenance"]
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,6 @@ from ..config import Settings
 from ..errors import Error, InvalidSignature, KeyNotValid, NotFound, PermissionDenied, UnknownKey
 from ..identity import Actor, Directory
 from ..ledger import (
-    EXTENSION_ID,
     Ledger,
     PrivateKey,
     PublicKey,
@@ -36,10 +36,11 @@ from ..ledger import (
 )
 from ..ledger._bundle import make_bundle
 from ..policy import may_administer, require
-from ..stix import Mode, StixObject, digest, parse_micros
+from ..stix import Limits, Mode, StixObject, digest, parse_micros
 from ..store import Query, VersionFilter
 from ._read import Reader
 
+_KEY_ID = re.compile(r"phx1-[0-9a-f]{32}")
 _CACHE_SECONDS = 5.0
 """How long a key read from the database is trusted before it is read again: a compromise reported through
 another process of the hub takes effect within this time."""
@@ -54,10 +55,13 @@ class Provenance:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, PublicKey | None, PrivateKey | None]] = {}
         self._custodial: dict[str, tuple[float, PrivateKey | None]] = {}
+        self._limits = Limits(max_bytes=settings.max_document_bytes, max_depth=settings.max_depth)
 
     # -- keys ------------------------------------------------------------------------------------------------
 
     def _read(self, key_id: str) -> tuple[PublicKey | None, PrivateKey | None]:
+        if not _KEY_ID.fullmatch(key_id):
+            return None, None
         with self._lock:
             hit = self._cache.get(key_id)
             if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
@@ -65,10 +69,9 @@ class Provenance:
         try:
             record, private = self._ledger.storage.key(key_id)
         except NotFound:
-            public, secret = None, None
-        else:
-            public = PublicKey.from_record(orjson.loads(record))
-            secret = None if private is None else PrivateKey.from_file(private)
+            return None, None  # not cached: ids nobody published cannot fill the cache
+        public = PublicKey.from_record(orjson.loads(record))
+        secret = None if private is None else PrivateKey.from_file(private)
         with self._lock:
             self._cache[key_id] = (time.monotonic(), public, secret)
         return public, secret
@@ -84,16 +87,22 @@ class Provenance:
         return [PublicKey.from_record(orjson.loads(record)) for _, record in self._ledger.storage.keys(org)]
 
     def publish(self, actor: Actor | None, key: PublicKey) -> int:
-        """Publish (and log) an organization's public key; ``actor`` None is the node's operator (CLI)."""
-        self._directory.get_organization(key.org)
+        """Publish (and log) an organization's public key; return its log entry's index. ``actor`` None is the
+        node's operator (CLI). A key is published once: its times change only through ``retire`` and
+        ``compromised``, which can only narrow them."""
+        if self._directory.get_organization(key.org).id != key.org:
+            raise KeyNotValid("a key names its organization by its STIX identity id, not by its name")
         if actor is not None:
             require(may_administer(actor, org_id=key.org))
-        try:
-            existing = self.key(key.key_id)
-        except UnknownKey:
-            existing = None
-        if existing is not None and existing.org != key.org:
-            raise KeyNotValid(f"key {key.key_id} is published for another organization")
+        self._forget(key.key_id)
+        existing, _ = self._read(key.key_id)
+        if existing is not None:
+            if existing.org != key.org:
+                raise KeyNotValid(f"key {key.key_id} is published for another organization")
+            if existing != key:
+                raise KeyNotValid(f"key {key.key_id} is published already, with other times",
+                                  hint="Change its times with 'signing-key retire' or 'signing-key compromised'.")
+            return max(i for i, e, _ in self._ledger.find(key.key_id) if e.get("kind") == "key")
         index = self._ledger.publish_key(key)
         self._forget(key.key_id)
         return index
@@ -202,27 +211,32 @@ class Provenance:
     def check(self, obj: StixObject, org_id: str, *, mode: Mode) -> StixObject | str:
         """The object to store (signed by the hub when it holds the organization's custodial key), or why it is
         refused."""
-        if carries_signature(obj.canonical):
+        if carries_signature(obj.canonical):  # a fast test: the block's id appears somewhere in the object
             try:
-                self.verify(obj)
+                if self.verify(obj) is not None:
+                    return obj
             except Error as exc:
                 return "signature: " + exc.message
-            return obj
         if obj.created_by_ref in (None, org_id):
             custodial = self._custodial_for(org_id)
             if custodial is not None:
-                return StixObject.from_dict(sign_object(obj.properties(), custodial), mode=mode)
+                try:
+                    return StixObject.from_dict(sign_object(obj.properties(), custodial), mode=mode,
+                                                limits=self._limits)
+                except Error as exc:
+                    return "signature: the hub could not sign it: " + exc.message
         if self._settings.require_signatures:
             return ("unsigned: this node accepts only signed objects; sign them with your organization's key "
                     "('phalanx sign' or 'phalanx import --sign KEYFILE')")
         return obj
 
-    def verify(self, obj: StixObject, *, at: int | None = None) -> PublicKey:
-        """Check the signature ``obj`` carries, as made at ``at`` (now); return the key that made it."""
+    def verify(self, obj: StixObject, *, at: int | None = None) -> PublicKey | None:
+        """Check the signature ``obj`` carries, as made at ``at`` (now); return the key that made it (None: the
+        object is not signed)."""
         props = obj.properties()
         signature = read_signature(props)
         if signature is None:
-            raise InvalidSignature(f"{obj.id} carries no {EXTENSION_ID} signature")
+            return None
         key = self.key(signature.key_id)
         key.check_time(self._clock() if at is None else at)
         key.verify(signature.message, signature.ed25519, signature.ml_dsa_44)

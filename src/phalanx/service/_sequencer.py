@@ -46,9 +46,8 @@ class Sequencer:
     def run_once(self) -> StoredCheckpoint | None:
         """Log everything pending and sign a checkpoint if the tree grew; return the latest checkpoint."""
         self._ledger.sync()
-        latest = self._ledger.latest()
         checkpoint = self._ledger.checkpoint()
-        if self._after is not None and (latest is None or checkpoint.size != latest.size):
+        if self._after is not None:  # also a checkpoint signed elsewhere (for a proof), or one a witness missed
             self._after(checkpoint)
         return checkpoint
 

@@ -26,6 +26,7 @@ from ._protocol import (
     Query,
     StoredVersion,
     StoreStats,
+    Unlogged,
     VersionFilter,
     VersionRow,
     WriteGuard,
@@ -153,7 +154,7 @@ class MemoryStore:
 
     def delete(self, collection: str, object_id: str, *,
                versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,), spec_versions: tuple[str, ...] = (),
-               owner: str | None = None) -> Deleted:
+               owner: str | None = None, logged_through: int | None = None) -> Deleted:
         with self._lock:
             self._check_open()
             held = self._member_by_id.get(collection, {}).get(object_id, [])
@@ -165,6 +166,11 @@ class MemoryStore:
                 and (owner is None or owner in (members[(object_id, ver)].sharer,
                                                 self._versions[(object_id, ver)].contributor))
             ]
+            if logged_through is not None and any(
+                    self._versions[(object_id, ver)].seq > logged_through
+                    and not any((object_id, ver) in m for c, m in self._members.items() if c != collection)
+                    for ver in doomed):
+                raise Unlogged(f"a version of {object_id} is not in the ledger yet")
             for ver in doomed:
                 del members[(object_id, ver)]
                 held.remove(ver)

@@ -11,6 +11,7 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "LEVELS",
+    "Accepted",
     "Deleted",
     "Grant",
     "Page",
@@ -21,6 +22,7 @@ __all__ = [
     "Store",
     "StoreStats",
     "StoredVersion",
+    "Unlogged",
     "VersionFilter",
     "VersionRow",
     "Visibility",
@@ -32,6 +34,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from ..errors import Conflict
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -121,6 +125,10 @@ class PutStatus(enum.Enum):
     RESTRICTED = "restricted"
     """A version another organization contributed, at a level the guard does not let this writer pass on into
     another collection: refused."""
+
+
+class Unlogged(Conflict):
+    """A delete would remove a version from the store before the ledger logged it: log it first, then retry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +304,13 @@ class Store(Protocol):
         versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,),
         spec_versions: tuple[str, ...] = (),
         owner: str | None = None,
+        logged_through: int | None = None,
     ) -> Deleted:
         """Take the matching versions of ``object_id`` out of ``collection`` in one transaction; with ``owner``,
         only those that organization contributed or shared there. A version left in no collection is removed
-        from the store. First/last are those of the collection before the delete."""
+        from the store. First/last are those of the collection before the delete. With ``logged_through`` (the
+        ledger's cursor), raises ``Unlogged`` and changes nothing if a version to remove from the store was
+        first stored after it: the ledger has not logged it yet."""
         ...
 
     def get(self, object_id: str, version: int | None = None, *, collection: str | None = None) -> StoredVersion:

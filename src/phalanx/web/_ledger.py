@@ -4,7 +4,7 @@
                                                    no key needed
     GET  /api/v1/ledger/consistency?old=M&new=N    a consistency proof between two sizes (JSON); no key needed
     GET  /api/v1/ledger/trust                      the log's origin and public keys (a trust file); no key needed
-    GET  /api/v1/ledger/keys[?org=ORG]             the published signing keys; no key needed
+    GET  /api/v1/ledger/keys[?org=ORG]             the published signing keys (any API key)
     POST /api/v1/ledger/keys                       publish a public key (org-admins: their own organization)
     POST /api/v1/ledger/keys/{key_id}/compromised  report a key compromised from "at"
     POST /api/v1/ledger/keys/{key_id}/retire       end a key's validity (now, or "at")
@@ -106,7 +106,7 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
         record["witness_key"] = node.ledger.witness_key
         return _json(record)
 
-    async def keys(request: Request) -> Response:
+    async def keys(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ("org",))
         org = request.query_params.get("org")
         found = await run_in_threadpool(
@@ -164,7 +164,7 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
         Route("/api/v1/ledger/checkpoint", public(checkpoint)),
         Route("/api/v1/ledger/consistency", public(consistency)),
         Route("/api/v1/ledger/trust", public(trust)),
-        Route("/api/v1/ledger/keys", public(keys), methods=["GET"]),
+        Route("/api/v1/ledger/keys", guarded(keys), methods=["GET"]),
         Route("/api/v1/ledger/keys", guarded(publish_key), methods=["POST"]),
         Route("/api/v1/ledger/keys/{key_id}/compromised", guarded(compromised), methods=["POST"]),
         Route("/api/v1/ledger/keys/{key_id}/retire", guarded(retire), methods=["POST"]),

@@ -6,7 +6,7 @@ __all__ = ["SqlLedgerStorage"]
 
 from collections.abc import Sequence
 
-from ...errors import Conflict, NotFound, StoreError
+from ...errors import Conflict, KeyNotValid, NotFound, StoreError
 from ...ledger._storage import Appended, StoredCheckpoint, WitnessedLog, object_key
 from ...stix import now_micros
 from ._tx import Engine, Tx
@@ -45,10 +45,13 @@ class SqlLedgerStorage:
                 tx.run_many("INSERT INTO ledger_tiles (key, hashes) VALUES (?, ?) "
                             "ON CONFLICT (key) DO UPDATE SET hashes = excluded.hashes", list(tiles.items()))
             for key_id, org, record, private in keys:
-                tx.run("INSERT INTO signing_keys (key_id, org, record, private, seq) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT (key_id) DO UPDATE SET record = excluded.record, "
-                       "private = COALESCE(excluded.private, signing_keys.private)",
-                       [key_id, org, record, private, now_micros()])
+                # A key stays its organization's: an update for another one changes nothing, and is refused.
+                if not tx.run("INSERT INTO signing_keys (key_id, org, record, private, seq) VALUES (?, ?, ?, ?, ?) "
+                              "ON CONFLICT (key_id) DO UPDATE SET record = excluded.record, "
+                              "private = COALESCE(excluded.private, signing_keys.private) "
+                              "WHERE signing_keys.org = excluded.org",
+                              [key_id, org, record, private, now_micros()]):
+                    raise KeyNotValid(f"key {key_id} is published for another organization")
 
         self._engine.write(work)
 

@@ -43,6 +43,7 @@ from .._protocol import (
     ScopeTest,
     StoredVersion,
     StoreStats,
+    Unlogged,
     VersionFilter,
     VersionRow,
     Visibility,
@@ -311,7 +312,7 @@ class SqlStore:
 
     def delete(self, collection: str, object_id: str, *,
                versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,), spec_versions: tuple[str, ...] = (),
-               owner: str | None = None) -> Deleted:
+               owner: str | None = None, logged_through: int | None = None) -> Deleted:
         def work(tx: Tx) -> Deleted:
             tx.serialize_writers()
             key = self._collection_key(tx, collection)
@@ -340,6 +341,8 @@ class SqlStore:
                 tx.run_many("UPDATE memberships SET is_first = ?, is_last = ? WHERE date_added = ?",
                             [(int(r[0] == first), int(r[0] == last), r[2]) for r in left])
             orphans = [r[1] for r in doomed if not tx.rows("SELECT 1 FROM memberships WHERE vseq = ?", [r[1]])]
+            if logged_through is not None and any(seq > logged_through for seq in orphans):
+                raise Unlogged(f"a version of {object_id} is not in the ledger yet")  # rolls the delete back
             if orphans:
                 cond, params = tx.any_of("seq", orphans)
                 tx.run(f"DELETE FROM versions WHERE {cond}", params)
