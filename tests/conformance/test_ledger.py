@@ -124,3 +124,22 @@ def test_a_hybrid_log_signs_with_both_keys_and_verifiers_need_both(backend: Back
     only_ed25519 = Note(Note.parse(note).text, Note.parse(note).signatures[:1]).format()
     with pytest.raises(InvalidSignature, match="lacks a signature"):
         verify_checkpoint(only_ed25519, Trust("pq.example/log", tuple(ledger.verifier_keys)))
+
+
+def test_a_delete_never_removes_a_version_the_log_has_not_logged(backend: Backend) -> None:
+    from phalanx.store import Unlogged
+
+    backend.store.put_many("c1", [row("indicator", 1, 10)], contributor="identity--a")
+    backend.store.put_many("c2", [row("indicator", 1, 10)], contributor="identity--a")  # also in c2
+    (seq,) = [a.seq for a in backend.store.accepted_since(0, 10)]
+    # Out of c1 only: the version stays in the store (in c2), so the log loses nothing either way.
+    assert backend.store.delete("c1", "indicator--00000000-0000-4000-8000-000000000001",
+                                logged_through=seq - 1).versions
+    with pytest.raises(Unlogged):  # out of its last collection: it would leave the store unlogged
+        backend.store.delete("c2", "indicator--00000000-0000-4000-8000-000000000001", logged_through=seq - 1)
+    assert backend.store.versions("indicator--00000000-0000-4000-8000-000000000001")  # nothing changed
+    ledger = Ledger(backend.ledger, backend.store)
+    assert backend.store.delete("c2", "indicator--00000000-0000-4000-8000-000000000001",
+                                logged_through=ledger.logged()).versions
+    assert [e["id"] for _, e, _ in ledger.find("indicator--00000000-0000-4000-8000-000000000001")] == [
+        "indicator--00000000-0000-4000-8000-000000000001"]
