@@ -75,6 +75,7 @@ import orjson
 from _corpus import CACHE_DIR, corpus, rate, read_lines, table
 
 from phalanx.config import Settings
+from phalanx.errors import Error
 from phalanx.identity import Actor, Organization, Role
 from phalanx.ledger import HAVE_MLDSA, Ledger, PrivateKey, generate_key, sign_object
 from phalanx.ledger._entry import entry_bytes, object_entry
@@ -127,10 +128,13 @@ def move_db(source: Path, target: Path) -> None:
 
 
 def copy_db(source: Path, target: Path) -> None:
+    """Copy a database file and flush the copy to disk, so that the timed run does not pay for its writeback."""
     remove_db(target)
     for suffix in ("", "-wal"):
         if Path(f"{source}{suffix}").exists():
             shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+            with open(f"{target}{suffix}", "rb+") as copied:
+                os.fsync(copied.fileno())
 
 
 def ms(seconds: float) -> str:
@@ -865,15 +869,13 @@ def ingest_run(label: str, docs: list[bytes], objects: int, key: PrivateKey | No
 def signed_corpus(lines: list[bytes], *, hybrid: bool) -> tuple[list[bytes], PrivateKey, float | None]:
     """The lines signed with the bench key of that algorithm ((signed lines, key, signatures/s or None when
     cached); key and signed lines are kept in benchmarks/.cache: hybrid signing is slow)."""
-    algorithm = "hybrid" if hybrid else "ed25519"
-    key_path = CACHE_DIR / f"ledger-key-{algorithm}.json"
-    data_path = CACHE_DIR / f"ledger-signed-{algorithm}-{len(lines)}.jsonl"
-    if key_path.exists():
+    key_path = CACHE_DIR / f"ledger-key-{'hybrid' if hybrid else 'ed25519'}.json"
+    try:
         key = PrivateKey.from_file(key_path.read_bytes())
-    else:
+    except (OSError, Error):  # none yet, or made by an older version of the key format
         key = generate_key(ORG_ID, now=now_micros() - 60_000_000, hybrid=hybrid)
         key_path.write_bytes(key.to_file())
-        data_path.unlink(missing_ok=True)
+    data_path = CACHE_DIR / f"ledger-signed-{key.key_id}-{len(lines)}.jsonl"
     if data_path.exists():
         return read_lines(data_path), key, None
     print(f"  signing {len(lines):,} objects with a {key.public.algorithm} key (once) ...", flush=True)
