@@ -65,6 +65,7 @@ def test_random_batches_give_the_roots_and_proofs_of_the_whole_list(seed: int) -
         assert reader.root(old) == oracle(0, old)
         index = rng.randrange(size)
         assert inclusion_path(index, size, reader.subtree) == inclusion_path(index, size, oracle)
+        assert reader.inclusion(index, size) == inclusion_path(index, size, oracle)
         proof = consistency_path(old, size, reader.subtree)
         verify_consistency(old, size, oracle(0, old), oracle(0, size), proof)
     assert root_of(leaves) == TileReader(store.fetch).root(len(leaves))
@@ -89,7 +90,24 @@ def test_every_proof_of_a_small_tree_verifies() -> None:
         root = reader.root(n)
         assert root == root_of(leaves)
         for i in range(n):
-            verify_inclusion(i, n, leaves[i], inclusion_path(i, n, reader.subtree), root)
+            path = reader.inclusion(i, n)
+            assert path == inclusion_path(i, n, reader.subtree)
+            verify_inclusion(i, n, leaves[i], path, root)
+
+
+def test_a_cached_partial_tile_is_read_again_when_it_grew() -> None:
+    leaves = _leaves(600)
+    store = _Tiles()
+    writer = TreeWriter(0, {})
+    store.tiles.update(writer.append(leaves[:300]))
+    reader = TileReader(store.fetch)  # one reader across appends, as the ledger keeps it
+    assert reader.root(300) == root_of(leaves[:300])
+    written = 300
+    for n in (301, 302, 400, 511, 512, 600):
+        store.tiles.update(writer.append(leaves[written:n]))
+        written = n
+        assert reader.root(n) == root_of(leaves[:n])
+        assert reader.inclusion(n - 1, n) == inclusion_path(n - 1, n, subtree_from_leaves(leaves[:n]))
 
 
 def test_a_missing_or_damaged_edge_is_named() -> None:

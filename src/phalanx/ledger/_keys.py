@@ -23,6 +23,7 @@ __all__ = [
 
 import base64
 import binascii
+import functools
 import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,6 +47,27 @@ ED25519 = "ed25519"
 HYBRID = "ed25519+ml-dsa-44"
 _ALGORITHMS = (ED25519, HYBRID)
 _FILE_TYPE = "phalanx-signing-key"
+
+
+# The cryptography key objects, made once per key: building one from its bytes costs a third of a signature.
+@functools.lru_cache(maxsize=1024)
+def _ed25519_public(raw: bytes) -> ed25519.Ed25519PublicKey:
+    return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mldsa_public(raw: bytes) -> Any:
+    return _mldsa.MLDSA44PublicKey.from_public_bytes(raw)
+
+
+@functools.lru_cache(maxsize=64)
+def _ed25519_private(seed: bytes) -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+
+
+@functools.lru_cache(maxsize=64)
+def _mldsa_private(seed: bytes) -> Any:
+    return _mldsa.MLDSA44PrivateKey.from_seed_bytes(seed)
 
 
 def key_id_of(algorithm: str, org: str, ed25519_public: bytes, ml_dsa_public: bytes | None) -> str:
@@ -107,7 +129,7 @@ class PublicKey:
             raise InvalidSignature(f"key {self.key_id} is Ed25519 only: the block must not carry an ML-DSA-44 "
                                    "signature")
         try:
-            ed25519.Ed25519PublicKey.from_public_bytes(self.ed25519).verify(ed25519_signature, message)
+            _ed25519_public(self.ed25519).verify(ed25519_signature, message)
         except (_CryptoInvalidSignature, ValueError) as exc:
             raise InvalidSignature(f"the Ed25519 signature does not verify with key {self.key_id}") from exc
         if self.algorithm == HYBRID:
@@ -115,7 +137,7 @@ class PublicKey:
                 raise InvalidSignature(f"key {self.key_id} is hybrid: the ML-DSA-44 signature is missing")
             _require_mldsa()
             try:
-                _mldsa.MLDSA44PublicKey.from_public_bytes(self.ml_dsa_44 or b"").verify(ml_dsa_signature, message)
+                _mldsa_public(self.ml_dsa_44 or b"").verify(ml_dsa_signature, message)
             except (_CryptoInvalidSignature, ValueError) as exc:
                 raise InvalidSignature(f"the ML-DSA-44 signature does not verify with key {self.key_id}") from exc
 
@@ -178,11 +200,11 @@ class PrivateKey:
         return self.public.key_id
 
     def sign(self, message: bytes) -> tuple[bytes, bytes | None]:
-        ed = ed25519.Ed25519PrivateKey.from_private_bytes(self.ed25519_seed).sign(message)
+        ed = _ed25519_private(self.ed25519_seed).sign(message)
         if self.ml_dsa_seed is None:
             return ed, None
         _require_mldsa()
-        return ed, _mldsa.MLDSA44PrivateKey.from_seed_bytes(self.ml_dsa_seed).sign(message)
+        return ed, _mldsa_private(self.ml_dsa_seed).sign(message)
 
     def to_file(self) -> bytes:
         """The key file a member keeps (secret: whoever holds it signs as the organization)."""

@@ -26,7 +26,7 @@ from ..errors import Conflict, Inconsistent, InvalidProof, NotFound
 from ..stix import now_micros
 from ._entry import entry_bytes, key_entry, object_entry, read_entry
 from ._keys import PublicKey
-from ._merkle import consistency_path, inclusion_path, leaf_hash
+from ._merkle import consistency_path, leaf_hash
 from ._note import (
     HAVE_MLDSA,
     Checkpoint,
@@ -188,8 +188,15 @@ class Ledger:
             raise InvalidProof(f"no proof for entry {index} in a tree of {size}: the log has {self.size()} entries")
         data = self._storage.entries(index, index + 1)[0]
         with self._lock:
-            path = inclusion_path(index, size, self._reader.subtree)
+            path = self._reader.inclusion(index, size)
         return Proof(index, size, read_entry(data), data, path)
+
+    def inclusions(self, indexes: list[int], size: int) -> list[list[bytes]]:
+        """The inclusion proofs of many entries in the tree of ``size`` leaves, their nodes read at once."""
+        if not 0 < size <= self.size() or not all(0 <= i < size for i in indexes):
+            raise InvalidProof(f"no proofs for those entries in a tree of {size}: the log has {self.size()} entries")
+        with self._lock:
+            return self._reader.inclusions(indexes, size)
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         if not 0 <= old_size <= new_size <= self.size():

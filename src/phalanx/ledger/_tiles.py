@@ -16,6 +16,7 @@ from __future__ import annotations
 
 __all__ = ["HEIGHT", "WIDTH", "TileReader", "TreeWriter", "tile_key", "tile_of_key"]
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -127,74 +128,160 @@ class TreeWriter:
 
 
 class TileReader:
-    """Complete nodes of the tree, read from stored tiles; full tiles are cached (they never change)."""
+    """Complete nodes of the tree, read from stored tiles. Full tiles never change and are cached; a partial tile
+    is cached too, and read again only when a node beyond the width it had is asked for. Not thread-safe: the
+    ledger calls it under its lock."""
 
     def __init__(self, fetch: Callable[[list[int]], dict[int, bytes]], *, cache_tiles: int = 4096) -> None:
         self._fetch = fetch
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache: OrderedDict[int, _Tile] = OrderedDict()
+        self._partial: dict[int, _Tile] = {}
         self._limit = cache_tiles
+        # Nodes above the leaf tiles, and right-edge ranges, asked for again and again by proofs: they are few
+        # (a 10^7-leaf tree has ~80,000 nodes above level 8) and never change (a range's end is in its key).
+        self._upper: dict[tuple[int, int], bytes] = {}
+        self._edges: dict[tuple[int, int], bytes] = {}
 
-    def _tiles(self, keys: Iterable[int]) -> dict[int, bytes]:
-        found: dict[int, bytes] = {}
-        missing: list[int] = []
-        for key in keys:
-            if key in found:
-                continue
-            blob = self._cache.get(key)
-            if blob is None:
-                missing.append(key)
+    def _load(self, keys: set[int], found: dict[int, _Tile]) -> None:
+        for key, blob in self._fetch(sorted(keys)).items():
+            tile = _tile(blob)
+            found[key] = tile
+            if tile[1] == WIDTH:
+                self._partial.pop(key, None)
+                self._cache[key] = tile
+                if len(self._cache) > self._limit:
+                    self._cache.popitem(last=False)
             else:
-                self._cache.move_to_end(key)
-                found[key] = blob
-        if missing:
-            for key, blob in self._fetch(missing).items():
-                found[key] = blob
-                if len(blob) == FULL_TILE_BYTES:
-                    self._cache[key] = blob
-                    if len(self._cache) > self._limit:
-                        self._cache.popitem(last=False)
-        return found
-
-    @staticmethod
-    def _where(level: int, index: int) -> tuple[int, int, int]:
-        """(tile key, r, position within level r of the tile) of node (level, index)."""
-        tile_level, r = divmod(level, HEIGHT)
-        per_tile = WIDTH >> r
-        return tile_key(tile_level, index // per_tile), r, index % per_tile
+                self._partial[key] = tile
 
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> list[bytes]:
-        """The hashes of complete nodes (level, index), in order."""
-        places = [self._where(level, index) for level, index in wanted]
-        tiles = self._tiles(key for key, _, _ in places)
-        out: list[bytes] = []
-        for (level, index), (key, r, position) in zip(wanted, places, strict=True):
-            blob = tiles.get(key)
-            width = tile_width(blob) if blob is not None else 0
-            if blob is None or position >= (width >> r):
+        """The hashes of complete nodes (level, index), in order; one read for the tiles not cached."""
+        upper = self._upper
+        out: list[bytes | None] = [upper.get(node) if node[0] >= HEIGHT else None for node in wanted]
+        places: list[tuple[int, int, int, int]] = []
+        found: dict[int, _Tile] = {}
+        missing: set[int] = set()
+        cache, partial = self._cache, self._partial
+        for i, (level, index) in enumerate(wanted):
+            if out[i] is not None:
+                continue
+            r = level & (HEIGHT - 1)
+            shift = HEIGHT - r
+            key = ((level >> 3) << _KEY_SHIFT) | (index >> shift)
+            position = index & ((1 << shift) - 1)
+            places.append((i, key, r, position))
+            if key in missing:
+                continue
+            tile = found.get(key) or cache.get(key) or partial.get(key)
+            if tile is None or position >= (tile[1] >> r):
+                missing.add(key)  # not cached, or cached when it was narrower: read it again
+                found.pop(key, None)
+                continue
+            found[key] = tile
+        if missing:
+            self._load(missing, found)
+        for i, key, r, position in places:
+            tile = found.get(key)
+            if tile is None or position >= (tile[1] >> r):
+                level, index = wanted[i]
                 raise StoreError(f"the ledger has no node at level {level}, index {index}",
                                  hint="Ask only for trees no larger than the log; if it is, the log is damaged.")
-            start = (_offset(width, r) + position) * HASH_SIZE
-            out.append(blob[start : start + HASH_SIZE])
-        return out
+            start = (tile[2][r] + position) * HASH_SIZE
+            node = tile[0][start : start + HASH_SIZE]
+            out[i] = node
+            if wanted[i][0] >= HEIGHT:
+                if len(upper) >= _MAX_UPPER:
+                    upper.clear()
+                upper[wanted[i]] = node
+        return out  # type: ignore[return-value]  # every None was filled in (or StoreError raised)
 
-    def subtree(self, lo: int, hi: int) -> bytes:
-        """MTH(D[lo:hi]) for a range ``lo`` aligned to a power of two at least ``hi - lo`` (RFC 9162 2.1.1)."""
-        if hi <= lo:
-            return EMPTY_ROOT
+    @staticmethod
+    def _perfect(lo: int, hi: int) -> list[tuple[int, int]]:
+        """The perfect subtrees [lo, hi) is made of, largest first (lo aligned, as RFC 9162's ranges are)."""
         wanted: list[tuple[int, int]] = []
-        start = lo
-        while start < hi:  # the perfect subtrees the range is made of, largest first
-            size = 1 << ((hi - start).bit_length() - 1)
-            while start % size:
+        while lo < hi:
+            size = 1 << ((hi - lo).bit_length() - 1)
+            while lo % size:
                 size >>= 1
             level = size.bit_length() - 1
-            wanted.append((level, start >> level))
-            start += size
-        hashes = self.nodes(wanted)
+            wanted.append((level, lo >> level))
+            lo += size
+        return wanted
+
+    @staticmethod
+    def _fold(hashes: Sequence[bytes]) -> bytes:
         root = hashes[-1]
         for left in reversed(hashes[:-1]):
             root = node_hash(left, root)
         return root
 
+    def subtree(self, lo: int, hi: int) -> bytes:
+        """MTH(D[lo:hi]) for a range ``lo`` aligned to a power of two at least ``hi - lo`` (RFC 9162 2.1.1)."""
+        if hi <= lo:
+            return EMPTY_ROOT
+        found = self._edges.get((lo, hi))
+        if found is None:
+            found = self._fold(self.nodes(self._perfect(lo, hi)))
+            if len(self._edges) >= _MAX_EDGES:
+                self._edges.clear()
+            self._edges[(lo, hi)] = found
+        return found
+
     def root(self, size: int) -> bytes:
         return self.subtree(0, size)
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        """PATH(index, D[0:size]) of RFC 9162 2.1.3.1 from the stored nodes, every one fetched at once: the
+        siblings of the leaf's ancestors below the level where its path leaves the last perfect subtree (the
+        right-most one may be a range ending at ``size``, made of perfect subtrees), then the left siblings above.
+        Equal to ``_merkle.inclusion_path`` with this reader as the oracle (a test holds them together)."""
+        return self.inclusions([index], size)[0]
+
+    def inclusions(self, indexes: Sequence[int], size: int) -> list[list[bytes]]:
+        """``inclusion`` for many leaves of one tree, with one read for all the tiles they need."""
+        plans = [self._plan(index, size) for index in indexes]
+        hashes = self.nodes([node for wanted, _ in plans for node in wanted])
+        paths: list[list[bytes]] = []
+        at = 0
+        for wanted, edge in plans:
+            path = hashes[at : at + len(wanted)]
+            at += len(wanted)
+            if edge is not None:
+                path.insert(edge[0], self.subtree(edge[1], size))
+            paths.append(path)
+        return paths
+
+    @staticmethod
+    def _plan(index: int, size: int) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+        """The perfect nodes of a path, and where a right-edge range (its start) goes in it."""
+        if not 0 <= index < size:
+            raise StoreError(f"no leaf {index} in a tree of {size}")
+        inner = (index ^ (size - 1)).bit_length()
+        wanted: list[tuple[int, int]] = []
+        edge: tuple[int, int] | None = None
+        for level in range(inner):
+            sibling = (index >> level) ^ 1
+            if (sibling + 1) << level <= size:
+                wanted.append((level, sibling))
+            else:
+                edge = (len(wanted), sibling << level)
+        for level in range(inner, size.bit_length()):
+            if (index >> level) & 1:
+                wanted.append((level, (index >> level) ^ 1))
+        return wanted, edge
+
+
+_MAX_UPPER = 1 << 20
+_MAX_EDGES = 4096
+_Tile = tuple[bytes, int, tuple[int, ...]]
+"""A stored tile, read: its hashes, its width, and where each level r starts (in hashes)."""
+
+
+@functools.lru_cache(maxsize=WIDTH)
+def _offsets(width: int) -> tuple[int, ...]:
+    return tuple(_offset(width, r) for r in range(HEIGHT))
+
+
+def _tile(blob: bytes) -> _Tile:
+    width = tile_width(blob)
+    return blob, width, _offsets(width)

@@ -52,11 +52,17 @@ def format_micros(micros: int) -> str:
     """The STIX form of a microsecond timestamp, with microsecond precision: 2024-01-31T12:00:00.000000Z. Years
     are written with four digits (0001 to 9999); ``ValueError`` outside them."""
     seconds, rest = divmod(micros, 1_000_000)
+    return f"{_second(seconds)}.{rest:06d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    """The date and time of a second (cached: the ledger formats runs of timestamps within the same second)."""
     try:
         m = _EPOCH + timedelta(seconds=seconds)
     except OverflowError:
-        raise ValueError(f"{micros} microseconds is outside the years 0001-9999") from None
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{rest:06d}Z"
+        raise ValueError(f"{seconds} seconds is outside the years 0001-9999") from None
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
 
 
 def now_micros() -> int:
