@@ -65,9 +65,10 @@ def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> N
         f"'{base}/taxii2/api/collections/energy-isac/objects/?match[type]=indicator&limit=5'",
         f"  .venv/bin/phalanx policy explain --key {key} "
         "--object threat-actor--8b6297fe-cae7-47c6-9256-5584b417849c",
+        f"  curl {base}/api/v1/ledger/checkpoint     # the transparency log's signed size and root",
         "  .venv/bin/phalanx stats",
         "  .venv/bin/phalanx --help",
-        "TAXII 2.1 is at /taxii2/ (docs/taxii.md); who sees what: docs/policy.md.",
+        "TAXII 2.1 is at /taxii2/ (docs/taxii.md); who sees what: docs/policy.md; proofs: docs/ledger.md.",
     ]
     path = home / _DEMO_KEYS
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
