@@ -91,9 +91,7 @@ def test_any_bit_flipped_in_a_signed_object_is_caught(key: PrivateKey, data: st.
         changed = orjson.loads(bytes(text))
     except orjson.JSONDecodeError:
         return  # no longer JSON: nothing to verify
-    if changed == signed:
-        return  # a flip that JSON does not see (e.g. "\u0041" vs "A" cannot arise here, but stay honest)
-    with pytest.raises((InvalidSignature, KeyError, UnreadableInput)):
+    with pytest.raises(InvalidSignature):
         signature = read_signature(changed)
         if signature is None:
             raise InvalidSignature("the block is gone")
