@@ -23,8 +23,6 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from ..errors import Equivocation, InvalidNote, InvalidProof, InvalidSignature, UnreadableInput
 from ..stix import canonical, digest, format_micros, parse_micros
 from ..stix._json import measure
@@ -225,6 +223,3 @@ def check_equivocation(first: str, second: str, trust: Trust) -> None:
         raise Equivocation(f"the log {a.origin!r} signed two different trees of size {a.size}: it showed "
                            "different histories to different parties", first=first, second=second)
 
-
-def dumps(bundle: dict[str, Any]) -> bytes:
-    return orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"

@@ -7,9 +7,8 @@ The storage knows nothing of hashing: ``phalanx.ledger.Ledger`` computes, the st
 
 from __future__ import annotations
 
-__all__ = ["Appended", "LedgerStorage", "MemoryLedgerStorage", "StoredCheckpoint", "WitnessedLog", "object_key"]
+__all__ = ["Appended", "LedgerStorage", "MemoryLedgerStorage", "StoredCheckpoint", "WitnessedLog"]
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,14 +17,9 @@ from typing import Protocol, runtime_checkable
 from ..errors import Conflict, KeyNotValid, NotFound
 
 
-def object_key(object_id: str) -> int:
-    """64 bits of SHA-256 of an object id, signed: the narrow key entries are found by."""
-    return int.from_bytes(hashlib.sha256(object_id.encode()).digest()[:8], "big", signed=True)
-
-
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """One entry to append: the object it is about (empty for a key entry) and its leaf data."""
+    """One entry to append: what it is about (an object's id, or a signing key's) and its leaf data."""
 
     object_id: str
     data: bytes

@@ -14,7 +14,7 @@ cached), and so gives the ``subtree`` oracle the proof algorithms of ``_merkle``
 
 from __future__ import annotations
 
-__all__ = ["HEIGHT", "WIDTH", "TileReader", "TreeWriter", "tile_key", "tile_of_key"]
+__all__ = ["HEIGHT", "WIDTH", "TileReader", "TreeWriter", "tile_key"]
 
 import functools
 from collections import OrderedDict
@@ -30,10 +30,6 @@ _KEY_SHIFT = 48  # tile (L, t) is stored under the integer key L << 48 | t: 2^48
 
 def tile_key(level: int, index: int) -> int:
     return (level << _KEY_SHIFT) | index
-
-
-def tile_of_key(key: int) -> tuple[int, int]:
-    return key >> _KEY_SHIFT, key & ((1 << _KEY_SHIFT) - 1)
 
 
 def build_tile(base: Sequence[bytes]) -> bytes:

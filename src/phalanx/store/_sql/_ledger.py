@@ -7,8 +7,9 @@ __all__ = ["SqlLedgerStorage"]
 from collections.abc import Sequence
 
 from ...errors import Conflict, KeyNotValid, NotFound, StoreError
-from ...ledger._storage import Appended, StoredCheckpoint, WitnessedLog, object_key
+from ...ledger._storage import Appended, StoredCheckpoint, WitnessedLog
 from ...stix import now_micros
+from ._objects import id_key
 from ._tx import Engine, Tx
 
 
@@ -38,7 +39,7 @@ class SqlLedgerStorage:
                 raise Conflict(f"the ledger does not have {expected_size} entries: another sequencer appended first")
             if entries:
                 tx.insert_many("ledger_entries", ("idx", "object_key", "data"), [
-                    (expected_size + i, object_key(e.object_id) if e.object_id else 0, e.data)
+                    (expected_size + i, id_key(e.object_id) if e.object_id else 0, e.data)
                     for i, e in enumerate(entries)
                 ])
             if tiles:
@@ -74,7 +75,7 @@ class SqlLedgerStorage:
             # "<> 0" repeats the partial index's condition: SQLite uses the index only when the query implies it.
             return [(int(i), bytes(d)) for i, d in tx.rows(
                 "SELECT idx, data FROM ledger_entries WHERE object_key = ? AND object_key <> 0 ORDER BY idx",
-                [object_key(object_id)])]
+                [id_key(object_id)])]
 
         return self._engine.read(work)
 

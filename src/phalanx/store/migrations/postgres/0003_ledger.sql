@@ -1,7 +1,7 @@
 -- The transparency log (phalanx.ledger): RFC 9162 entries, the tree as C2SP-style tiles, signed checkpoints,
 -- witness cosignatures, organizations' signing keys, and the logs this node witnesses.
 --
--- ledger_entries.idx is the leaf index; object_key is 64 bits of SHA-256 of the object id (0 for key entries),
+-- ledger_entries.idx is the leaf index; object_key is id_key of the object's (or signing key's) id,
 -- so the index that finds an object's entries stays narrow. data is the leaf: RFC 8785 JSON of the entry.
 -- ledger_tiles.key is level << 48 | index; hashes holds the tile's nodes, level by level (see ledger/_tiles.py).
 -- ledger_state.cursor is versions.seq of the last object version logged: the ledger follows the store.
