@@ -34,14 +34,7 @@ class _Tiles:
         return {k: self.tiles[k] for k in keys if k in self.tiles}
 
     def writer(self, size: int) -> TreeWriter:
-        edge = {}
-        for level, index in TreeWriter.partial_tiles(size):
-            blob = self.tiles.get(tile_key(level, index))
-            if blob is None:
-                continue
-            width = (size >> (8 * level)) & 255
-            edge[level] = [blob[i * 32 : i * 32 + 32] for i in range(width)]
-        return TreeWriter(size, edge)
+        return TreeWriter.resume(size, self.fetch)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

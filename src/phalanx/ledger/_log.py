@@ -38,7 +38,7 @@ from ._note import (
     verifier_from_key,
 )
 from ._storage import Appended, LedgerStorage, StoredCheckpoint
-from ._tiles import TileReader, TreeWriter, tile_key
+from ._tiles import TileReader, TreeWriter
 
 if TYPE_CHECKING:  # the store imports the ledger's storage interface: no cycle at run time
     from ..store import Store
@@ -100,12 +100,7 @@ class Ledger:
 
     def _edge(self, size: int) -> TreeWriter:
         if self._writer is None or self._writer.size != size:
-            partial = TreeWriter.partial_tiles(size)
-            tiles = self._storage.tiles([tile_key(level, index) for level, index in partial])
-            edge = {level: [tiles[tile_key(level, index)][i * 32 : i * 32 + 32]
-                            for i in range((size >> (8 * level)) & 255)]
-                    for level, index in partial if tile_key(level, index) in tiles}
-            self._writer = TreeWriter(size, edge)
+            self._writer = TreeWriter.resume(size, self._storage.tiles)
         return self._writer
 
     def _append(self, size: int, entries: list[tuple[str, dict[str, Any]]], *, cursor: int | None = None,

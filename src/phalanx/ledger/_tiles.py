@@ -64,7 +64,7 @@ class TreeWriter:
     """The right edge of the tree: append leaf hashes, get back the tiles to store (full and partial)."""
 
     def __init__(self, size: int, edge: Mapping[int, Sequence[bytes]]) -> None:
-        """``edge`` maps each level L to the base hashes of its partial tile (as ``partial_tiles`` names them)."""
+        """``edge`` maps each level L to the base hashes of its partial tile (``resume`` reads them back)."""
         self.size = size
         self._edge: list[list[bytes]] = []
         level = 0
@@ -77,16 +77,17 @@ class TreeWriter:
             self._edge.append(base)
             level += 1
 
-    @staticmethod
-    def partial_tiles(size: int) -> list[tuple[int, int]]:
-        """The (level, index) of every partial tile of a tree of ``size`` leaves: what ``__init__`` needs."""
-        out = []
-        level = 0
-        while size >> (HEIGHT * level):
-            if (size >> (HEIGHT * level)) & (WIDTH - 1):
-                out.append((level, size >> (HEIGHT * (level + 1))))
-            level += 1
-        return out
+    @classmethod
+    def resume(cls, size: int, fetch: Callable[[list[int]], dict[int, bytes]]) -> TreeWriter:
+        """The writer of a stored tree of ``size`` leaves: its right edge read back from the partial tiles."""
+        partial = [(level, tile_key(level, size >> (HEIGHT * (level + 1))))
+                   for level in range(size.bit_length() // HEIGHT + 1)
+                   if (size >> (HEIGHT * level)) & (WIDTH - 1)]
+        tiles = fetch([key for _, key in partial])
+        edge = {level: [tiles[key][i * HASH_SIZE : (i + 1) * HASH_SIZE]
+                        for i in range((size >> (HEIGHT * level)) & (WIDTH - 1))]
+                for level, key in partial if key in tiles}
+        return cls(size, edge)
 
     def append(self, leaves: Iterable[bytes]) -> dict[int, bytes]:
         """Add leaf hashes; return the tiles that changed (key -> stored form): completed ones and the new edge."""
