@@ -286,10 +286,10 @@ def ledger_checkpoint(state: State, url: str | None) -> None:
 def ledger_trust(state: State, quorum: int, output: Path | None) -> None:
     """Print the trust file verifiers need: this log's origin and keys, and its witnesses' keys."""
     with state.node() as node:
-        witnesses = tuple(vkey for _, _, vkey, _ in node.backend.ledger.witnesses())
-        if quorum > len(witnesses):
-            raise click.BadParameter(f"there are {len(witnesses)} witnesses", param_hint="--quorum")
-        record = Trust(node.ledger.origin, tuple(node.ledger.verifier_keys), witnesses, quorum).record()
+        trust = node.ledger.trust(quorum)
+    if quorum > len(trust.witness_keys):
+        raise click.BadParameter(f"there are {len(trust.witness_keys)} witnesses", param_hint="--quorum")
+    record = trust.record()
     text = orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
     if output:
         output.write_bytes(text)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, Inconsistent, InvalidProof, NotFound
 from ..stix import now_micros
+from ._bundle import Trust
 from ._entry import entry_bytes, key_entry, object_entry, read_entry
 from ._keys import PublicKey
 from ._merkle import consistency_path, leaf_hash
@@ -231,6 +232,11 @@ class Ledger:
         # Recorded (compare-and-set on the latest) before anyone can see it: two processes never both publish.
         self._storage.add_checkpoint(stored, previous=None if latest is None else latest.size)
         return stored
+
+    def trust(self, quorum: int = 0) -> Trust:
+        """What verifiers of this log trust: its origin and keys, and the keys of the witnesses it asks."""
+        return Trust(self.origin, tuple(self.verifier_keys),
+                     tuple(vkey for _, _, vkey, _ in self._storage.witnesses()), quorum)
 
     def parse(self, note: str) -> Checkpoint:
         """The checkpoint in one of this log's notes, its signature checked."""

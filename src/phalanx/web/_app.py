@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from .. import __version__
-from .._http import CHALLENGE, credentials, flag, read_body, status_of
+from .._http import credentials, flag, read_body
 from ..errors import AuthenticationError, Error, InvalidJSON, InvalidParameter
 from ..identity import Actor, ApiKeyRecord, Role
 from ..service import Node
@@ -38,20 +38,9 @@ from ..stix._json import dumps
 from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
 from ._ledger import ledger_routes
 from ._params import POST_OBJECTS, allow_only, query_from_params
+from ._responses import error_response, json_response
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _json(payload: object, status: int = 200) -> Response:
-    return Response(dumps(payload), status_code=status, media_type="application/json")
-
-
-def _error(exc: Error) -> Response:
-    status = status_of(exc)
-    response = _json({"title": type(exc).__name__, "description": exc.message, "hint": exc.hint}, status)
-    if status == 401:
-        response.headers["WWW-Authenticate"] = CHALLENGE
-    return response
 
 
 def _list(request: Request, name: str) -> tuple[str, ...]:
@@ -99,12 +88,12 @@ def create_app(node: Node) -> Starlette:
             try:
                 return await handler(request, await actor_of(request))
             except Error as exc:
-                return _error(exc)
+                return error_response(exc)
 
         return run
 
     async def health(request: Request) -> Response:
-        return _json({"status": "ok", "version": __version__})
+        return json_response({"status": "ok", "version": __version__})
 
     async def openapi(request: Request) -> Response:
         return Response(description, media_type="application/json")
@@ -112,7 +101,7 @@ def create_app(node: Node) -> Starlette:
     async def collections(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ())
         visible = await run_in_threadpool(node.reader.collections, actor)
-        return _json({"collections": [
+        return json_response({"collections": [
             {"id": a.collection.id, "title": a.collection.title, "description": a.collection.description,
              "community": a.collection.community, "can_read": a.can_read, "can_write": a.can_write}
             for a in visible
@@ -129,7 +118,7 @@ def create_app(node: Node) -> Starlette:
         parsed = await run_in_threadpool(parse_document, body, mode=node.ingest.mode(tolerant),
                                          limits=node.ingest.limits())
         results = await run_in_threadpool(node.ingest.parsed, sharing, parsed)
-        return _json({
+        return json_response({
             "accepted": sum(r.outcome == "accepted" for r in results),
             "refused": sum(r.outcome == "refused" for r in results),
             "results": [
@@ -170,24 +159,24 @@ def create_app(node: Node) -> Starlette:
                 lambda: node.admin.create_key(_text(wanted, "organization"), parsed_role,
                                               label=_text(wanted, "label") or "", expires_days=expires,
                                               user_ref=_text(wanted, "user"), by=actor))
-            return _json({"key": secret, **_key_json(record)}, 201)
+            return json_response({"key": secret, **_key_json(record)}, 201)
         records = await run_in_threadpool(lambda: node.admin.api_keys(by=actor))
-        return _json({"keys": [_key_json(r) for r in records]})
+        return json_response({"keys": [_key_json(r) for r in records]})
 
     async def revoke_key(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ())
         record, now = await run_in_threadpool(
             lambda: node.admin.revoke_key(request.path_params["key_id"], by=actor))
-        return _json({**_key_json(record), "revoked_now": now})
+        return json_response({**_key_json(record), "revoked_now": now})
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path == "/taxii2" or request.url.path.startswith("/taxii2/"):
             return no_taxii_endpoint(request.url.path)  # a path the mount's pattern does not match (a newline)
-        return _json({"title": "NotFound", "description": f"no endpoint {request.method} {request.url.path}",
+        return json_response({"title": "NotFound", "description": f"no endpoint {request.method} {request.url.path}",
                       "hint": "See docs/api.md for the endpoints."}, 404)
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        response = _json({"title": "MethodNotAllowed", "description": f"{request.method} is not allowed here",
+        response = json_response({"title": "MethodNotAllowed", "description": f"{request.method} is not allowed here",
                           "hint": "See docs/api.md for the methods of each endpoint."}, 405)
         response.headers.update(allowed_methods(exc))
         return response

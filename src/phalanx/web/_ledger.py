@@ -21,7 +21,6 @@ import base64
 import re
 from collections.abc import Awaitable, Callable
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -31,21 +30,16 @@ from .._http import read_body, status_of
 from ..errors import Error, InvalidParameter
 from ..identity import Actor
 from ..ledger import EXTENSION_DEFINITION, PHALANX_IDENTITY, PublicKey
-from ..ledger._bundle import Trust
 from ..ledger._note import MAX_NOTE_BYTES
 from ..ledger._witness import Witness, WitnessRefusal
 from ..service import Node
 from ..stix import parse_micros
-from ..stix._json import dumps
 from ._params import allow_only
+from ._responses import error_response, json_response
 
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}", re.ASCII)
 
 Guard = Callable[[Callable[[Request, Actor], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]
-
-
-def _json(payload: object, status: int = 200) -> Response:
-    return Response(dumps(payload), status_code=status, media_type="application/json")
 
 
 def _size(request: Request, name: str) -> int:
@@ -78,8 +72,7 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
             try:
                 return await handler(request)
             except Error as exc:
-                return _json({"title": type(exc).__name__, "description": exc.message, "hint": exc.hint},
-                             status_of(exc))
+                return error_response(exc)
 
         return run
 
@@ -96,45 +89,43 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
         allow_only(request.query_params, ("old", "new"))
         old, new = _size(request, "old"), _size(request, "new")
         proof = await run_in_threadpool(node.ledger.consistency, old, new)
-        return _json({"old": old, "new": new, "proof": [base64.b64encode(h).decode() for h in proof]})
+        return json_response({"old": old, "new": new, "proof": [base64.b64encode(h).decode() for h in proof]})
 
     async def trust(request: Request) -> Response:
         allow_only(request.query_params, ())
-        witnesses = await run_in_threadpool(node.backend.ledger.witnesses)
-        record = Trust(node.ledger.origin, tuple(node.ledger.verifier_keys),
-                       tuple(vkey for _, _, vkey, _ in witnesses), 0).record()
+        record = (await run_in_threadpool(node.ledger.trust)).record()
         record["witness_key"] = node.ledger.witness_key
-        return _json(record)
+        return json_response(record)
 
     async def keys(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ("org",))
         org = request.query_params.get("org")
         found = await run_in_threadpool(
             node.provenance.keys, None if org is None else node.admin.organization(org).id)
-        return _json({"keys": [k.record() for k in found]})
+        return json_response({"keys": [k.record() for k in found]})
 
     async def publish_key(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ())
         key = PublicKey.from_record(await json_body(request))
         index = await run_in_threadpool(node.provenance.publish, actor, key)
-        return _json({"key": key.record(), "ledger_index": index}, 201)
+        return json_response({"key": key.record(), "ledger_index": index}, 201)
 
     async def compromised(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ())
         at = _at(await json_body(request), required=True)
         assert at is not None
         key = await run_in_threadpool(node.provenance.compromised, actor, request.path_params["key_id"], at=at)
-        return _json({"key": key.record()})
+        return json_response({"key": key.record()})
 
     async def retire(request: Request, actor: Actor) -> Response:
         allow_only(request.query_params, ())
         at = _at(await json_body(request), required=False)
         key = await run_in_threadpool(node.provenance.retire, actor, request.path_params["key_id"], at=at)
-        return _json({"key": key.record()})
+        return json_response({"key": key.record()})
 
     async def extension(request: Request) -> Response:
         allow_only(request.query_params, ())
-        return _json({"type": "bundle", "id": "bundle--c480c8d4-9928-4994-96db-c94d6ff0b831",
+        return json_response({"type": "bundle", "id": "bundle--c480c8d4-9928-4994-96db-c94d6ff0b831",
                       "objects": [PHALANX_IDENTITY, EXTENSION_DEFINITION]})
 
     async def proof(request: Request, actor: Actor) -> Response:
@@ -146,7 +137,7 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
             raise InvalidParameter(f"version: {exc}") from None
         bundle = await run_in_threadpool(node.provenance.bundle, actor, node.reader, request.path_params["ref"],
                                          request.path_params["object_id"], version=version)
-        return Response(orjson.dumps(bundle), media_type="application/json")
+        return json_response(bundle)
 
     async def add_checkpoint(request: Request) -> Response:
         try:
