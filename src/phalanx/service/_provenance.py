@@ -181,9 +181,10 @@ class Provenance:
         if not items:
             raise NotFound(f"no object {object_id} (of that version) in collection {collection!r}")
         item = items[0]
-        self._ledger.sync()
-        logged = [(i, e) for i, e, _ in self._ledger.find(object_id)
-                  if e.get("kind") == "object" and parse_micros(e["version"]) == item.version]
+        logged = self._logged(object_id, item.version)
+        if not logged:  # stored in the last second: the sequencer has not logged it yet
+            self._ledger.sync()
+            logged = self._logged(object_id, item.version)
         if not logged:
             raise NotFound(f"{object_id} is not in the log", hint="Try again in a second: the log follows the store.")
         index, entry = logged[-1]
@@ -205,6 +206,10 @@ class Provenance:
                 key = (key_entry, key_index, self._ledger.prove(key_index, checkpoint.size).path)
         return make_bundle(orjson.loads(item.canonical), entry, index, proof.path,
                            self._ledger.cosigned(checkpoint), key)
+
+    def _logged(self, object_id: str, version: int) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, e) for i, e, _ in self._ledger.find(object_id)
+                if e.get("kind") == "object" and parse_micros(e["version"]) == version]
 
     # -- ingest ----------------------------------------------------------------------------------------------
 
