@@ -35,13 +35,6 @@ from tests.support import INDICATOR, World, bundle, make_world
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
-    w = make_world(Settings(database_url="memory://"))
-    yield w
-    w.node.close()
-
-
-@pytest.fixture
 def sql_world(tmp_path: Path) -> Iterator[World]:
     w = make_world(Settings(database_url=f"sqlite:///{tmp_path}/node.db"))
     yield w

@@ -16,13 +16,6 @@ from tests.support import INDICATOR, World, bundle, make_world
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
-    w = make_world(Settings(database_url="memory://"))
-    yield w
-    w.node.close()
-
-
-@pytest.fixture
 def client(world: World) -> Iterator[TestClient]:
     with TestClient(create_app(world.node), base_url="http://phalanx.test") as c:
         yield c

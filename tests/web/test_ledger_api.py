@@ -12,7 +12,6 @@ import pytest
 from starlette.testclient import TestClient
 from stix2validator import ValidationOptions, validate_instance
 
-from phalanx.config import Settings
 from phalanx.identity import Role
 from phalanx.ledger import EXTENSION_DEFINITION, EXTENSION_ID, PHALANX_IDENTITY, generate_key, key_id_of, sign_object
 from phalanx.ledger._bundle import Trust, verify_bundle, verify_checkpoint
@@ -20,7 +19,7 @@ from phalanx.ledger._merkle import verify_consistency
 from phalanx.ledger._note import generate_ed25519
 from phalanx.stix import StixObject, Tlp, now_micros, tlp_marking_definition
 from phalanx.web import create_app
-from tests.support import INDICATOR, World, bundle, make_world
+from tests.support import INDICATOR, World, bundle
 
 CHECKPOINT = "/api/v1/ledger/checkpoint"
 CONSISTENCY = "/api/v1/ledger/consistency"
@@ -32,13 +31,6 @@ STRICT = ValidationOptions(version="2.1", strict=True)
 
 def proof_url(object_id: str, collection: str = "isac") -> str:
     return f"/api/v1/collections/{collection}/objects/{object_id}/proof"
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    w = make_world(Settings(database_url="memory://"))
-    yield w
-    w.node.close()
 
 
 @pytest.fixture
