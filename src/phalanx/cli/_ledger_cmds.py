@@ -8,7 +8,6 @@ from __future__ import annotations
 
 __all__ = ["ledger", "publish", "sign", "signing_key", "verify"]
 
-import base64
 import sys
 import urllib.error
 import urllib.parse
@@ -23,6 +22,7 @@ import orjson
 
 from ..errors import Error, InvalidProof, UnreadableInput
 from ..ledger import PrivateKey, PublicKey, generate_key, sign_object
+from ..ledger._base64 import decode
 from ..ledger._bundle import Trust, check_equivocation, verify_bundle, verify_checkpoint
 from ..ledger._merkle import verify_consistency
 from ..stix import Limits, Mode, Parsed, StixObject, format_micros, now_micros, parse_document, parse_micros
@@ -351,7 +351,11 @@ def ledger_verify(url: str, trust_file: Path, state_file: Path) -> None:
             else:
                 answer = _answer(*_http("GET", f"{url.rstrip('/')}/api/v1/ledger/consistency?old={old.size}"
                                                 f"&new={new.size}"))
-                proof = [base64.b64decode(h) for h in answer["proof"]]
+                hashes = answer.get("proof") if isinstance(answer, dict) else None
+                try:
+                    proof = [decode(h) for h in (hashes if isinstance(hashes, list) else [None])]
+                except ValueError as exc:
+                    raise InvalidProof(f"a hash of the node's consistency proof {exc}") from None
                 verify_consistency(old.size, new.size, old.root, new.root, proof)
         except Error as exc:
             click.echo(f"INCONSISTENT: {exc.message}\n--- checkpoint seen before ---\n{old_note}"

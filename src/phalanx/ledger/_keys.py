@@ -21,8 +21,6 @@ __all__ = [
     "key_id_of",
 ]
 
-import base64
-import binascii
 import functools
 import hashlib
 from dataclasses import dataclass, replace
@@ -34,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import InvalidSignature, KeyNotValid, UnreadableInput
 from ..stix import format_micros, parse_micros
+from ._base64 import decode, encode
 from ._ed25519 import is_weak
 
 try:
@@ -76,17 +75,11 @@ def key_id_of(algorithm: str, org: str, ed25519_public: bytes, ml_dsa_public: by
     return "phx1-" + hashlib.sha256(material).digest()[:16].hex()
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _unb64(text: object, what: str) -> bytes:
-    if not isinstance(text, str):
-        raise UnreadableInput(f"{what}: expected base64 text")
     try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise UnreadableInput(f"{what}: not base64 ({exc})") from exc
+        return decode(text)
+    except ValueError as exc:
+        raise UnreadableInput(f"{what} {exc}") from None
 
 
 def _require_mldsa() -> None:
@@ -144,9 +137,9 @@ class PublicKey:
     def record(self) -> dict[str, Any]:
         """The JSON form: what is published, logged, and carried in proof bundles."""
         out: dict[str, Any] = {"key": self.key_id, "org": self.org, "algorithm": self.algorithm,
-                               "ed25519": _b64(self.ed25519), "not_before": format_micros(self.not_before)}
+                               "ed25519": encode(self.ed25519), "not_before": format_micros(self.not_before)}
         if self.ml_dsa_44 is not None:
-            out["ml_dsa_44"] = _b64(self.ml_dsa_44)
+            out["ml_dsa_44"] = encode(self.ml_dsa_44)
         if self.not_after is not None:
             out["not_after"] = format_micros(self.not_after)
         if self.compromised_after is not None:
@@ -210,9 +203,9 @@ class PrivateKey:
         """The key file a member keeps (secret: whoever holds it signs as the organization)."""
         record = self.public.record()
         record["type"] = _FILE_TYPE
-        record["ed25519_private"] = _b64(self.ed25519_seed)
+        record["ed25519_private"] = encode(self.ed25519_seed)
         if self.ml_dsa_seed is not None:
-            record["ml_dsa_44_private"] = _b64(self.ml_dsa_seed)
+            record["ml_dsa_44_private"] = encode(self.ml_dsa_seed)
         return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
 
     @classmethod

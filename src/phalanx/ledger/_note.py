@@ -91,8 +91,6 @@ __all__ = [
     "verifier_from_key",
 ]
 
-import base64
-import binascii
 import hashlib
 import re
 import secrets
@@ -106,6 +104,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import InvalidNote, InvalidSignature
+from ._base64 import decode, encode
 from ._ed25519 import is_weak
 
 try:
@@ -150,19 +149,12 @@ _CLOCK_HINT = "The signer's clock must return whole seconds since the Unix epoch
 # -- small checks and encodings ---------------------------------------------------------------------------------
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _unb64(text: str, what: str, hint: str | None = None) -> bytes:
     """Canonical standard base64 (RFC 4648 section 4, padded). Never echoes the text: it may be a private key."""
     try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidNote(f"{what} is not base64 (RFC 4648 standard alphabet, padded)", hint=hint) from exc
-    if _b64(raw) != text:
-        raise InvalidNote(f"{what} is not canonical base64: its padding bits are not zero", hint=hint)
-    return raw
+        return decode(text)
+    except ValueError as exc:
+        raise InvalidNote(f"{what} {exc}", hint=hint) from None
 
 
 def _check_utf8(text: str, what: str) -> None:
@@ -230,11 +222,11 @@ def _key_hash(name: str, sig_type: int, public_key: bytes) -> bytes:
 
 
 def _vkey(name: str, key_hash: bytes, sig_type: int, public_key: bytes) -> str:
-    return f"{name}+{key_hash.hex()}+{_b64(bytes([sig_type]) + public_key)}"
+    return f"{name}+{key_hash.hex()}+{encode(bytes([sig_type]) + public_key)}"
 
 
 def _skey(name: str, key_hash: bytes, sig_type: int, seed: bytes) -> str:
-    return f"{_PRIVATE_PREFIX}{name}+{key_hash.hex()}+{_b64(bytes([sig_type]) + seed)}"
+    return f"{_PRIVATE_PREFIX}{name}+{key_hash.hex()}+{encode(bytes([sig_type]) + seed)}"
 
 
 def _check_seed(seed: object, what: str) -> bytes:
@@ -308,7 +300,7 @@ class Checkpoint:
 
     def body(self) -> str:
         """The note text: one line each, every line ending in a newline."""
-        return "".join(f"{line}\n" for line in (self.origin, str(self.size), _b64(self.root), *self.extensions))
+        return "".join(f"{line}\n" for line in (self.origin, str(self.size), encode(self.root), *self.extensions))
 
     @classmethod
     def parse(cls, body: str) -> Checkpoint:
@@ -358,7 +350,7 @@ class Signature:
 
     def line(self) -> str:
         """The signature line, with its final newline."""
-        return f"{_DASH}{self.name} {_b64(self.key_hash + self.payload)}\n"
+        return f"{_DASH}{self.name} {encode(self.key_hash + self.payload)}\n"
 
     @classmethod
     def parse_line(cls, line: str, number: int = 1) -> Signature:
@@ -926,7 +918,7 @@ def format_add_checkpoint(old_size: int, proof: Sequence[bytes], note: str) -> b
         raise InvalidNote(f"the checkpoint note is text, not {type(note).__name__}")
     checkpoint = Checkpoint.parse(Note.parse(note).text)
     _check_witness_request(old_size, hashes, checkpoint)
-    head = f"old {old_size}\n" + "".join(f"{_b64(digest)}\n" for digest in hashes) + "\n"
+    head = f"old {old_size}\n" + "".join(f"{encode(digest)}\n" for digest in hashes) + "\n"
     return head.encode("ascii") + note.encode()
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 __all__ = ["ledger_routes"]
 
-import base64
 import re
 from collections.abc import Awaitable, Callable
 
@@ -30,6 +29,7 @@ from .._http import read_body, status_of
 from ..errors import Error, InvalidParameter
 from ..identity import Actor
 from ..ledger import EXTENSION_DEFINITION, PHALANX_IDENTITY, PublicKey
+from ..ledger._base64 import encode
 from ..ledger._note import MAX_NOTE_BYTES
 from ..ledger._witness import Witness, WitnessRefusal
 from ..service import Node
@@ -89,7 +89,7 @@ def ledger_routes(node: Node, guarded: Guard, json_body: Callable[[Request], Awa
         allow_only(request.query_params, ("old", "new"))
         old, new = _size(request, "old"), _size(request, "new")
         proof = await run_in_threadpool(node.ledger.consistency, old, new)
-        return json_response({"old": old, "new": new, "proof": [base64.b64encode(h).decode() for h in proof]})
+        return json_response({"old": old, "new": new, "proof": [encode(h) for h in proof]})
 
     async def trust(request: Request) -> Response:
         allow_only(request.query_params, ())
