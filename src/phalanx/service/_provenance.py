@@ -152,13 +152,9 @@ class Provenance:
         key = self.key(key_id)
         if actor is not None:
             require(may_administer(actor, org_id=key.org))
-        changed = replace(
-            key,
-            not_after=min(x for x in (key.not_after, not_after) if x is not None)
-            if not_after is not None else key.not_after,
-            compromised_after=min(x for x in (key.compromised_after, compromised_after) if x is not None)
-            if compromised_after is not None else key.compromised_after,
-        )
+        # Times only narrow: the earlier of the old and the new one stands.
+        changed = replace(key, not_after=_earliest(key.not_after, not_after),
+                          compromised_after=_earliest(key.compromised_after, compromised_after))
         self._ledger.publish_key(changed)
         self._forget(key_id)
         return changed
@@ -249,3 +245,7 @@ class Provenance:
             raise InvalidSignature(f"{obj.id} names {obj.created_by_ref} as its creator but is signed with a key "
                                    f"of {key.org}")
         return key
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
