@@ -81,11 +81,11 @@ from phalanx.ledger import HAVE_MLDSA, Ledger, PrivateKey, generate_key, sign_ob
 from phalanx.ledger._entry import entry_bytes, object_entry
 from phalanx.ledger._merkle import inclusion_path, leaf_hash, verify_inclusion
 from phalanx.ledger._note import Checkpoint, open_note, sign_note
-from phalanx.ledger._storage import Appended, StoredCheckpoint
 from phalanx.ledger._tiles import TileReader, TreeWriter
 from phalanx.service import Node, to_row
 from phalanx.stix import Mode, StixObject, now_micros, parse_document
 from phalanx.store import open_backend
+from phalanx.store._ledger import Appended, StoredCheckpoint
 
 TARGET_APPENDS = 50_000.0
 TARGET_PROOFS = 20_000.0

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from phalanx.errors import Conflict, KeyNotValid, NotFound
-from phalanx.ledger._storage import Appended, StoredCheckpoint, WitnessedLog
 from phalanx.store import Backend
+from phalanx.store._ledger import Appended, StoredCheckpoint, WitnessedLog
 
 
 def test_append_checks_the_size_and_keeps_everything_of_a_batch_together(backend: Backend) -> None:

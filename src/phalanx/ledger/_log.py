@@ -20,10 +20,12 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Conflict, Inconsistent, InvalidProof, NotFound
 from ..stix import now_micros
+from ..store import Store
+from ..store._ledger import Appended, LedgerStorage, StoredCheckpoint
 from ._bundle import Trust
 from ._entry import entry_bytes, key_entry, object_entry, read_entry
 from ._keys import PublicKey
@@ -38,11 +40,7 @@ from ._note import (
     signer_from_key,
     verifier_from_key,
 )
-from ._storage import Appended, LedgerStorage, StoredCheckpoint
 from ._tiles import TileReader, TreeWriter
-
-if TYPE_CHECKING:  # the store imports the ledger's storage interface: no cycle at run time
-    from ..store import Store
 
 _BATCH = 4096
 
@@ -61,7 +59,6 @@ class Proof:
 class Ledger:
     def __init__(self, storage: LedgerStorage, store: Store, *, origin: str = "", hybrid: bool = False,
                  clock: Callable[[], int] = now_micros) -> None:
-        self.storage = storage
         self._storage = storage
         self._store = store
         self._clock = clock
@@ -96,6 +93,11 @@ class Ledger:
             assert found is not None
             return found
         return keys
+
+    @property
+    def storage(self) -> LedgerStorage:
+        """Where this log is kept (keys and witnesses are read and written there directly)."""
+        return self._storage
 
     # -- appending -------------------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import Conflict, Equivocation, Error, InvalidNote, InvalidProof, InvalidSignature, NotFound
+from ..store._ledger import LedgerStorage, StoredCheckpoint, WitnessedLog
 from ._merkle import EMPTY_ROOT, verify_consistency
 from ._note import (
     Checkpoint,
@@ -41,7 +42,6 @@ from ._note import (
     parse_add_checkpoint,
     verifier_from_key,
 )
-from ._storage import LedgerStorage, StoredCheckpoint, WitnessedLog
 
 _log = logging.getLogger("phalanx.ledger")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ..errors import Error, Inconsistent
 from ..ledger import Ledger
-from ..ledger._storage import StoredCheckpoint
+from ..store._ledger import StoredCheckpoint
 
 _log = logging.getLogger("phalanx.ledger")
 

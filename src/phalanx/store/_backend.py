@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from ..errors import ConfigError, StoreError
 from ..identity._directory import Directory
-from ..ledger._storage import LedgerStorage, MemoryLedgerStorage
+from ._ledger import LedgerStorage, MemoryLedgerStorage
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._migrations import Migration, MigrationRunner, load_migrations

@@ -1,7 +1,7 @@
 """Where a node keeps its ledger: entries, tiles, checkpoints, cosignatures, keys and witness state.
 
 ``LedgerStorage`` is the narrow interface; ``MemoryLedgerStorage`` is here, the SQL one (SQLite and PostgreSQL)
-in ``phalanx.store._sql._ledger``; ``tests/conformance/test_ledger_storage.py`` runs one suite on all three.
+in ``_sql/_ledger.py``; ``tests/conformance/test_ledger_storage.py`` runs one suite on all three.
 The storage knows nothing of hashing: ``phalanx.ledger.Ledger`` computes, the storage keeps, atomically.
 """
 

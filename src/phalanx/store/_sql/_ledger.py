@@ -7,8 +7,8 @@ __all__ = ["SqlLedgerStorage"]
 from collections.abc import Sequence
 
 from ...errors import Conflict, KeyNotValid, NotFound, StoreError
-from ...ledger._storage import Appended, StoredCheckpoint, WitnessedLog
 from ...stix import now_micros
+from .._ledger import Appended, StoredCheckpoint, WitnessedLog
 from ._objects import id_key
 from ._tx import Engine, Tx
 
