@@ -73,6 +73,12 @@ def _bool(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _subject(text: str) -> str:
+    if not text or not all(c.isalnum() or c in "-_" for c in text):
+        raise ValueError("must be letters, digits, '-' and '_' (a NATS subject token)")
+    return text
+
+
 def _tlp(text: str) -> Tlp:
     return Tlp.parse(text)
 
@@ -101,6 +107,14 @@ class Settings:
     """The name of this node's log in its checkpoints; empty: ``phalanx.local/`` and a random suffix, chosen once."""
     ledger_hybrid: bool = False
     """Sign checkpoints with ML-DSA-44 as well as Ed25519 (applies when the node key is first made)."""
+    bus_url: str = "memory://"
+    """The event bus: ``memory://`` (one process) or ``nats://host:port`` (JetStream, for a hub of several
+    processes)."""
+    bus_subject: str = "phalanx"
+    """The NATS subject prefix (one per hub sharing a NATS server)."""
+    stream_heartbeat_seconds: float = 15.0
+    stream_buffer: int = 10_000
+    """Messages a live-stream subscriber may have waiting before it is told it fell behind."""
 
     @property
     def database(self) -> str:
@@ -159,4 +173,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("require_signatures", "PHALANX_REQUIRE_SIGNATURES", _bool),
     Setting("ledger_origin", "PHALANX_LEDGER_ORIGIN", str),
     Setting("ledger_hybrid", "PHALANX_LEDGER_HYBRID", _bool),
+    Setting("bus_url", "PHALANX_BUS_URL", str),
+    Setting("bus_subject", "PHALANX_BUS_SUBJECT", _subject),
+    Setting("stream_heartbeat_seconds", "PHALANX_STREAM_HEARTBEAT_SECONDS", _positive_float),
+    Setting("stream_buffer", "PHALANX_STREAM_BUFFER", _positive_int),
 )

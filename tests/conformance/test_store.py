@@ -595,6 +595,21 @@ def test_memberships_keep_their_sharer_scope_and_level(backend: Backend) -> None
     assert _ids(store.query(Query(collection="c2", visibility=Visibility(owner="identity--c")))) == []
 
 
+def test_not_from_leaves_out_what_an_organization_contributed_or_shared(backend: Backend) -> None:
+    store = backend.store
+    store.put_many("c1", [_leveled(1, 0), _leveled(2, 1)], contributor="identity--a")
+    store.put_many("c1", [_leveled(3, 0)], contributor="identity--b")
+    store.put_many("c2", [_leveled(3, 0)], contributor="identity--a")  # a passes b's version on into c2
+    everything = Visibility(owner="identity--a", grants=(Grant((0, 1, 2, 3, 4)),), not_from="identity--a")
+    assert _ids(store.query(Query(collection="c1", visibility=everything))) == [3]
+    assert _ids(store.query(Query(collection="c2", visibility=everything))) == []
+    elsewhere = dataclasses.replace(everything, not_from="identity--z")
+    assert _ids(store.query(Query(collection="c2", visibility=elsewhere))) == [3]
+    for item in store.changes(0, 100):
+        assert everything.admits(level=item.level, scope=item.scope, contributor=item.contributor,
+                                 sharer=item.sharer or "") == (item.collection == "c1" and int(item.id[11:19], 16) == 3)
+
+
 def test_the_guard_is_decided_in_the_write(backend: Backend) -> None:
     store = backend.store
     store.put_many("c1", [_leveled(1, 2, version=1), _leveled(2, 1)], contributor="identity--a")

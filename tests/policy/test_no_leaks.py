@@ -165,7 +165,7 @@ class Model:
             return level == CLEAR
         member = self.members[(coll.id, oid, ver)]
         if who.org in (self.versions[(oid, ver)].contributor, member.sharer):
-            return True
+            return who.role is not Role.PEER  # a peer node is never sent back what it sent
         if level == CLEAR:
             return True
         in_community = who.org in self.communities[coll.community]

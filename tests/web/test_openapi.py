@@ -149,9 +149,11 @@ def test_the_description_is_valid_openapi_3_1() -> None:
 def test_taxii_operations_state_their_media_types() -> None:
     """Every TAXII operation requires the Accept header, documents 406 and answers only TAXII 2.1; a POST
     requires the Content-Type and documents 415; the JSON API answers only application/json, but for the signed
-    notes of the ledger, which are text as their C2SP specifications define them."""
+    notes of the ledger, which are text as their C2SP specifications define them, and the live stream (Server-Sent
+    Events)."""
     plain_text = {"/api/v1/ledger/checkpoint": {"text/plain", "application/json"},
-                  "/witness/add-checkpoint": {"text/plain", "text/x.tlog.size"}}
+                  "/witness/add-checkpoint": {"text/plain", "text/x.tlog.size"},
+                  "/api/v1/stream": {"text/event-stream", "application/json"}}
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():
             if method not in METHODS:
@@ -196,7 +198,8 @@ def flatmap_path_parameters(context: schemathesis.HookContext, path_parameters: 
                                   for name, value in path_parameters.items()})
 
 
-@schema.parametrize()
+# The live stream never ends, so the in-process client would wait for ever: tests/streams cover it over HTTP.
+@schema.exclude(path="/api/v1/stream").parametrize()
 @FUZZ
 def test_a_members_requests_get_documented_answers(case: schemathesis.Case, api: Api) -> None:
     """With an ACME contributor's key: no 5xx; every status, content type, header and body as described."""

@@ -119,5 +119,14 @@ def serve(state: State, host: str | None, port: int | None) -> None:
         # On SIGTERM or Ctrl-C, requests in flight get a few seconds to finish; connections that stay open (a
         # kept-alive TLS connection whose client does not close it would otherwise hold the server for ever)
         # are then closed. Background submissions are finished before the node closes.
-        uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning",
-                    timeout_graceful_shutdown=_GRACE_SECONDS, **ssl)
+        # Live streams never finish by themselves: they are ended at the signal, and their clients resume
+        # (Last-Event-ID) on another process or after the restart.
+        streams = node.streams
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                streams.stop()
+                super().handle_exit(sig, frame)
+
+        Server(uvicorn.Config(create_app(node), host=bind_host, port=bind_port, log_level="warning",
+                              timeout_graceful_shutdown=_GRACE_SECONDS, **ssl)).run()

@@ -12,6 +12,7 @@ form the store turns into its query (``phalanx.store.Visibility``), so reads nev
     TLP:RED            only the named recipients: listed organizations and listed people
     always             the organization that contributed the version, or shared it into this collection;
                        node administrators
+    never              a peer node, the versions its organization contributed or shared here (no echo)
 
 Scopes are sets of principals: ``o:<org>`` a listed organization, ``p:<user>`` a listed person, ``a:<org>``
 the organization of a listed person (which AMBER reaches, RED does not).
@@ -220,14 +221,22 @@ class AnyOf:
 READ_RULES = AnyOf(NodeAdministrators(), OwnContributions(), ClearLevel(), GreenLevel(), AmberLevels(), RedLevel())
 
 
+def _echo(actor: Actor, shared: Shared) -> bool:
+    return actor.role is Role.PEER and actor.org_id in (shared.contributor, shared.sharer)
+
+
 def may_see(actor: Actor, shared: Shared) -> Decision:
-    """Whether ``actor`` may see this version, and why."""
+    """Whether ``actor`` may see this version, and why. A peer node is never sent back what it sent (no echo,
+    and no loop in any topology of nodes), whatever the rules would allow."""
+    if _echo(actor, shared):
+        return Decision(False, "your node sent this version here: a peer is never sent back what it sent")
     return READ_RULES.decide(actor, shared)
 
 
 def visibility(actor: Actor, venue: Venue) -> Visibility:
     """Everything ``actor`` may see in a collection, for the store to compile into its query."""
-    return READ_RULES.compile(actor, venue)
+    compiled = READ_RULES.compile(actor, venue)
+    return replace(compiled, not_from=actor.org_id) if actor.role is Role.PEER else compiled
 
 
 def visible_up_to(actor: Actor, shared: Shared) -> Tlp | None:

@@ -5,13 +5,15 @@ community but not through public channels; TLP:AMBER and AMBER+STRICT only withi
 organization; TLP:RED nowhere. So a member may pass on (share into another collection) a version someone else
 contributed only when every part of it is CLEAR, or GREEN into a collection that is not public. And only an
 object's contributor may add versions to it, which is also how an object is revoked. Node administrators (the
-operator, importing feeds) are not limited; peer nodes are members like any other until federation defines how
-they relay others' objects.
+operator, importing feeds) are not limited. Peer nodes write as members like any other: what a node receives from
+a peer is contributed, on it, by the organization that stands for that peer (docs/federation.md).
 """
 
 from __future__ import annotations
 
 __all__ = ["delete_owner", "may_pass_on", "write_guard"]
+
+from dataclasses import replace
 
 from ..errors import PermissionDenied
 from ..identity import Actor, Role
@@ -30,10 +32,12 @@ def _pass_on_levels(public: bool) -> tuple[Tlp, ...]:
 def write_guard(actor: Actor, venue: Venue) -> WriteGuard:
     """What the store must refuse when ``actor`` shares into a collection of ``venue``: versioning others'
     objects, passing on what may not travel, and naming others' versions it does not see whole there."""
+    # What a writer sent it may name again: the echo rule (a peer is not sent back what it sent) is about reads.
+    sees = replace(visibility(actor, venue), not_from=None)
     if actor.role in _UNLIMITED:
-        return WriteGuard(may_version_others=True, pass_on=LEVELS, sees=visibility(actor, venue))
+        return WriteGuard(may_version_others=True, pass_on=LEVELS, sees=sees)
     return WriteGuard(may_version_others=False, pass_on=tuple(t.rank for t in _pass_on_levels(venue.public)),
-                      sees=visibility(actor, venue))
+                      sees=sees)
 
 
 def may_pass_on(actor: Actor, *, level: Tlp, own: bool, public: bool) -> Decision:

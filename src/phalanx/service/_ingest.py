@@ -2,7 +2,8 @@
 
 parse + validate (``phalanx.stix``) -> authorize (``phalanx.policy``: the collection, the recipients, the level
 of each object, what may be done to others' objects) -> verify signatures (``Provenance``) -> store (atomic per
-batch, idempotent) -> the ledger logs the new versions (``Sequencer``, poked after each batch).
+batch, idempotent) -> the ledger logs the new versions (``Sequencer``, poked after each batch) -> events announce them
+(``Announcer``: live streams, webhooks, federation).
 Each object gets its own result: accepted (added, linked, duplicate) or refused with the reason.
 """
 
@@ -67,12 +68,14 @@ class Sharing:
 
 class Ingest:
     def __init__(self, store: Store, directory: Directory, settings: Settings, *,
-                 provenance: Provenance | None = None, on_stored: Callable[[], None] | None = None) -> None:
+                 provenance: Provenance | None = None, on_stored: Callable[[], None] | None = None,
+                 announce: Callable[[str, Sequence[VersionRow], list[PutResult]], None] | None = None) -> None:
         self._store = store
         self._directory = directory
         self._settings = settings
         self._provenance = provenance
         self._on_stored = on_stored
+        self._announce = announce
 
     def limits(self) -> Limits:
         return Limits(max_bytes=self._settings.max_document_bytes, max_depth=self._settings.max_depth)
@@ -195,6 +198,8 @@ class Ingest:
                                        scope=sharing.scope, guard=sharing.guard)
         if self._on_stored is not None and any(r.status is PutStatus.ADDED for r in results):
             self._on_stored()  # the ledger logs the new versions
+        if self._announce is not None:
+            self._announce(sharing.collection.id, storable, results)  # live streams, webhooks, federation
         return results
 
 

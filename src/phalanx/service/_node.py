@@ -13,30 +13,45 @@ from ..ledger import Ledger
 from ..ledger._witness import Submitter
 from ..stix import now_micros
 from ..store import Backend, open_backend, redact_url
+from ..store._ledger import StoredCheckpoint
+from ..streams import Bus, open_bus
+from ..streams._feed import Feed
 from ._admin import Admin
+from ._announce import Announcer
 from ._delete import Deletion
 from ._ingest import Ingest
 from ._provenance import Provenance
 from ._read import Reader
 from ._sequencer import Sequencer
+from ._streams import Streams
 from ._submissions import Submissions
 
 
 class Node:
     """Everything one Phalanx node does, over one backend. Build with ``Node.open(settings)``."""
 
-    def __init__(self, backend: Backend, settings: Settings, *, clock: Callable[[], int] = now_micros) -> None:
+    def __init__(self, backend: Backend, settings: Settings, *, clock: Callable[[], int] = now_micros,
+                 bus: Bus | None = None) -> None:
         self.settings = settings
         self.backend = backend
+        self.bus = bus if bus is not None else open_bus(settings.bus_url, subject=settings.bus_subject)
+        self.feed = Feed(backend.store, self.bus)
         self.admin = Admin(backend.directory, clock)
         self.ledger = Ledger(backend.ledger, backend.store, origin=settings.ledger_origin,
                              hybrid=settings.ledger_hybrid, clock=clock)
+        self.announcer = Announcer(self.bus, self.feed, self.ledger.origin)
         self.provenance = Provenance(self.ledger, backend.directory, settings, clock)
-        self.sequencer = Sequencer(
-            self.ledger, after_checkpoint=Submitter(backend.ledger, self.ledger.consistency).submit)
+        submitter = Submitter(backend.ledger, self.ledger.consistency)
+
+        def after_checkpoint(checkpoint: StoredCheckpoint) -> None:
+            self.announcer.checkpoint(checkpoint)
+            submitter.submit(checkpoint)
+
+        self.sequencer = Sequencer(self.ledger, after_checkpoint=after_checkpoint)
         self.ingest = Ingest(backend.store, backend.directory, settings, provenance=self.provenance,
-                             on_stored=self.sequencer.poke)
+                             on_stored=self.sequencer.poke, announce=self.announcer.stored)
         self.reader = Reader(backend.store, backend.directory, settings)
+        self.streams = Streams(self.reader, self.feed, settings)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))
         self.deletion = Deletion(backend.store, self.reader, logged=self.ledger.logged)
@@ -55,18 +70,22 @@ class Node:
                     + ", ".join(backend.pending_migrations()),
                     hint="Run 'phalanx db upgrade' (or 'phalanx init' for a new node).",
                 )
+            return cls(backend, settings)
         except BaseException:
             backend.close()
             raise
-        return cls(backend, settings)
 
     def close(self) -> None:
         """Finish the submissions in progress, log what they stored, then close the database."""
         try:
             self.submissions.close()
             self.sequencer.close()
+            self.feed.close()
         finally:
-            self.backend.close()
+            try:
+                self.bus.close()
+            finally:
+                self.backend.close()
 
     def __enter__(self) -> Node:
         return self

@@ -129,9 +129,9 @@ class Reader:
         limit = max(1, min(query.limit, self._settings.page_size_max))
         page = self._store.query(replace(query, collection=collection.id, limit=limit, types=types,
                                          visibility=visibility(actor, venue)))
-        return access, replace(page, items=[self._served(actor, venue, item) for item in page.items])
+        return access, replace(page, items=[self.served(actor, venue, item) for item in page.items])
 
-    def _served(self, actor: Actor, venue: Venue, item: StoredVersion) -> StoredVersion:
+    def served(self, actor: Actor, venue: Venue, item: StoredVersion) -> StoredVersion:
         """The copy of ``item`` ``actor`` gets: without the parts granular markings put beyond its reach."""
         if b'"granular_markings"' not in item.canonical:
             return item

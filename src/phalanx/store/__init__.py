@@ -18,6 +18,7 @@ from ._backend import Backend, open_backend
 from ._cursor import InvalidCursor, InvalidQuery
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
+from ._peers import MemoryPeers, PeerRecord, Peers, PeerState, Refusal
 from ._protocol import (
     LEVELS,
     Accepted,
@@ -49,12 +50,17 @@ __all__ = [
     "InvalidCursor",
     "InvalidQuery",
     "MemoryDirectory",
+    "MemoryPeers",
     "MemoryStatuses",
     "MemoryStore",
     "Page",
+    "PeerRecord",
+    "PeerState",
+    "Peers",
     "PutResult",
     "PutStatus",
     "Query",
+    "Refusal",
     "ScopeTest",
     "StatusEntry",
     "StatusOutcome",

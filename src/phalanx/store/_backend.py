@@ -16,6 +16,7 @@ from ._ledger import LedgerStorage, MemoryLedgerStorage
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
 from ._migrations import Migration, MigrationRunner, load_migrations
+from ._peers import MemoryPeers, Peers
 from ._protocol import Store
 from ._statuses import MemoryStatuses, Statuses
 from ._url import redact_url
@@ -47,6 +48,7 @@ class Backend:
         directory: Directory,
         statuses: Statuses,
         ledger: LedgerStorage,
+        peers: Peers,
         migrations: list[Migration],
         runner: MigrationRunner,
         resource: _Closable | None,
@@ -56,6 +58,7 @@ class Backend:
         self.directory = directory
         self.statuses = statuses
         self.ledger = ledger
+        self.peers = peers
         self._migrations = migrations
         self._runner = runner
         self._resource = resource
@@ -122,12 +125,13 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             directory=MemoryDirectory(),
             statuses=MemoryStatuses(),
             ledger=MemoryLedgerStorage(),
+            peers=MemoryPeers(),
             migrations=[],
             runner=_NoMigrations(),
             resource=None,
         )
     elif url.startswith("sqlite:"):
-        from ._sql import SqlDirectory, SqlLedgerStorage, SqlStatuses, SqlStore
+        from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore
         from ._sqlite import SqliteEngine
 
         path, options = _sqlite_path(url)
@@ -139,13 +143,14 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             directory=SqlDirectory(engine),
             statuses=SqlStatuses(engine),
             ledger=SqlLedgerStorage(engine),
+            peers=SqlPeers(engine),
             migrations=load_migrations("sqlite"),
             runner=engine,
             resource=engine,
         )
     elif url.startswith(("postgresql:", "postgres:")):
         from ._postgres import PostgresEngine
-        from ._sql import SqlDirectory, SqlLedgerStorage, SqlStatuses, SqlStore
+        from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore
 
         pg = PostgresEngine(url)
         pg.open()
@@ -155,6 +160,7 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             directory=SqlDirectory(pg, collate=' COLLATE "C"'),
             statuses=SqlStatuses(pg),
             ledger=SqlLedgerStorage(pg),
+            peers=SqlPeers(pg),
             migrations=load_migrations("postgres"),
             runner=pg,
             resource=pg,

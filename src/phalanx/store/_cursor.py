@@ -6,7 +6,15 @@ whole store. The next page continues strictly after it, so rows added meanwhile 
 
 from __future__ import annotations
 
-__all__ = ["InvalidCursor", "InvalidQuery", "check_query", "decode_cursor", "encode_cursor", "version_chosen"]
+__all__ = [
+    "InvalidCursor",
+    "InvalidQuery",
+    "check_changes",
+    "check_query",
+    "decode_cursor",
+    "encode_cursor",
+    "version_chosen",
+]
 
 import base64
 import binascii
@@ -42,8 +50,7 @@ def check_query(query: Query) -> int | None:
     """Validate ``query``; return the exclusive lower bound on ``date_added`` (added_after, cursor).
 
     Every integer must fit in a signed 64-bit integer (``INT64_MIN``..``INT64_MAX``), on every backend."""
-    if not is_int64(query.limit) or query.limit < 1:
-        raise InvalidQuery(f"limit must be a positive 64-bit integer, not {query.limit!r}")
+    _check_limit(query.limit)
     for item in query.versions:
         if not isinstance(item, VersionFilter) and not is_int64(item):
             raise InvalidQuery(f"unknown version filter {item!r} (a version is a 64-bit integer)")
@@ -57,6 +64,18 @@ def check_query(query: Query) -> int | None:
         position = decode_cursor(query.cursor)
         after = position if after is None else max(after, position)
     return after
+
+
+def check_changes(after: int, limit: int) -> None:
+    """Validate the arguments of ``Store.changes`` as ``check_query`` validates ``added_after`` and ``limit``."""
+    if not is_int64(after):
+        raise InvalidQuery(f"after must be a 64-bit integer (a date_added, microseconds), not {after!r}")
+    _check_limit(limit)
+
+
+def _check_limit(limit: int) -> None:
+    if not is_int64(limit) or limit < 1:
+        raise InvalidQuery(f"limit must be a positive 64-bit integer, not {limit!r}")
 
 
 def version_chosen(ver: int, held: list[int], wanted: tuple[VersionFilter | int, ...]) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import NotFound, StoreError
 from ..stix._timestamps import now_micros
-from ._cursor import check_query, encode_cursor, version_chosen
+from ._cursor import check_changes, check_query, encode_cursor, version_chosen
 from ._plan import Known, check_rows, make_plan
 from ._protocol import (
     Accepted,
@@ -60,6 +60,7 @@ class MemoryStore:
         self._members: dict[str, dict[tuple[str, int], _Member]] = {}  # collection -> (id, version) -> membership
         self._member_order: dict[str, list[tuple[int, str, int]]] = {}
         self._member_by_id: dict[str, dict[str, list[int]]] = {}
+        self._changes: list[tuple[int, str, str, int]] = []  # (date_added, collection, id, version), ascending
         self._min_revoked: dict[str, int] = {}
 
     def _check_open(self) -> None:
@@ -104,6 +105,7 @@ class MemoryStore:
             for m in plan.memberships:
                 members[(m.id, m.version)] = _Member(m.date_added, contributor, scope or None)
                 order.append((m.date_added, m.id, m.version))
+                self._changes.append((m.date_added, collection, m.id, m.version))
                 bisect.insort(by_id.setdefault(m.id, []), m.version)
             self._min_revoked.update(plan.revoked)
             return plan.results
@@ -172,7 +174,8 @@ class MemoryStore:
                     for ver in doomed):
                 raise Unlogged(f"a version of {object_id} is not in the ledger yet")
             for ver in doomed:
-                del members[(object_id, ver)]
+                date = members.pop((object_id, ver)).date_added
+                del self._changes[bisect.bisect_left(self._changes, (date,))]  # date_added is unique
                 held.remove(ver)
             if doomed:
                 gone = set(doomed)
@@ -250,6 +253,14 @@ class MemoryStore:
                 v = self._versions[(oid, ver)]
                 out.append(Accepted(seq, oid, ver, v.row.digest, v.row.canonical, v.contributor))
             return out
+
+    def changes(self, after: int, limit: int) -> list[StoredVersion]:
+        check_changes(after, limit)
+        with self._lock:
+            self._check_open()
+            start = bisect.bisect_right(self._changes, after, key=lambda item: item[0])
+            return [self._stored(oid, ver, collection)
+                    for _, collection, oid, ver in self._changes[start : start + limit]]
 
     def stats(self) -> StoreStats:
         with self._lock:

@@ -200,9 +200,14 @@ class Visibility:
 
     owner: str | None = None
     grants: tuple[Grant, ...] = ()
+    not_from: str | None = None
+    """Versions this organization contributed, or shared into the collection, are left out whatever admits
+    them: a peer node is never sent back what it sent."""
 
     def admits(self, *, level: int, scope: frozenset[str] | None, contributor: str, sharer: str) -> bool:
-        """The same rule in Python, for the memory store."""
+        """The same rule in Python, for the memory store and the live stream."""
+        if self.not_from is not None and self.not_from in (contributor, sharer):
+            return False
         if self.owner is not None and self.owner in (contributor, sharer):
             return True
         return any(g.admits(level, scope) for g in self.grants)
@@ -333,6 +338,14 @@ class Store(Protocol):
         """Versions first stored after sequence number ``after``, in that order, at most ``limit`` of them.
         Versions are numbered in commit order, so a reader that resumes after the last one it saw misses none
         (except those deleted before it read them)."""
+        ...
+
+    def changes(self, after: int, limit: int) -> list[StoredVersion]:
+        """Memberships made after ``after`` (a ``date_added``), across every collection, oldest first, at most
+        ``limit``: each version as seen through the collection it entered (``collection``, ``date_added``,
+        ``level``, ``sharer`` and ``scope`` set, as ``query`` gives them). ``date_added`` increases in commit
+        order, so a reader that resumes after the last one it saw misses none (except memberships deleted before
+        it read them) and sees none twice. The live stream, webhooks and federation follow the store with it."""
         ...
 
     def stats(self) -> StoreStats:

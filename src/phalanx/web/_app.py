@@ -11,6 +11,7 @@ mounted at /taxii2 (``phalanx.taxii``).
     POST /api/v1/keys                             make a key (node admins; org-admins for their organization)
     DELETE /api/v1/keys/{key_id}                  revoke a key
     /api/v1/ledger/..., /witness/add-checkpoint   the transparency log (``phalanx.web._ledger``)
+    GET /api/v1/stream                            the live stream, Server-Sent Events (``phalanx.web._stream``)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
 from ._ledger import ledger_routes
 from ._params import POST_OBJECTS, allow_only, query_from_params
 from ._responses import error_response, json_response
+from ._stream import stream_route
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -189,5 +191,6 @@ def create_app(node: Node) -> Starlette:
         Route("/api/v1/keys", guarded(keys), methods=["GET", "POST"]),
         Route("/api/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
         *ledger_routes(node, guarded, _json_body),
+        stream_route(node, guarded),
         Mount("/taxii2", app=create_taxii_app(node)),
     ])

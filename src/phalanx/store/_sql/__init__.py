@@ -8,7 +8,8 @@ them into ``%s``.
 from ._directory import SqlDirectory
 from ._ledger import SqlLedgerStorage
 from ._objects import SqlStore
+from ._peers import SqlPeers
 from ._statuses import SqlStatuses
 from ._tx import Engine, Tx
 
-__all__ = ["Engine", "SqlDirectory", "SqlLedgerStorage", "SqlStatuses", "SqlStore", "Tx"]
+__all__ = ["Engine", "SqlDirectory", "SqlLedgerStorage", "SqlPeers", "SqlStatuses", "SqlStore", "Tx"]

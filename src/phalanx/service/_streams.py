@@ -1,0 +1,119 @@
+"""The live stream, as each subscriber may see it: the policy decides per subscriber, at every hop.
+
+``Streams.open`` checks the collections asked for (those the actor may read; all of them by default), and
+builds the subscriber's ``View``: catching up reads the store through ``Reader.page`` (the policy compiled into
+the query, granular markings applied), and live changes from the feed pass the same ``Visibility`` in Python
+(``Visibility.admits``, which the store conformance suite holds equal to the SQL) and the same redaction.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Streams"]
+
+import threading
+from collections.abc import Sequence
+
+from ..config import Settings
+from ..errors import InvalidParameter, StoreUnavailable
+from ..identity import Actor
+from ..policy import visibility
+from ..stix import now_micros
+from ..store import Query, StoredVersion, VersionFilter, Visibility
+from ..streams import Event
+from ..streams._feed import Feed
+from ..streams._live import Frame, Subscriber
+from ..streams._sse import StreamFilter, message, notice_message
+from ._read import CollectionAccess, Reader
+
+
+class _PolicyView:
+    """What one actor may see of the collections it subscribed to, and what it asked for."""
+
+    def __init__(self, reader: Reader, actor: Actor, accesses: Sequence[CollectionAccess],
+                 wanted: StreamFilter) -> None:
+        self._reader = reader
+        self._actor = actor
+        self._wanted = wanted
+        self._by_id: dict[str, tuple[CollectionAccess, Visibility]] = {
+            a.collection.id: (a, visibility(actor, a.venue)) for a in accesses}
+
+    def frame(self, item: StoredVersion) -> bytes | None:
+        found = self._by_id.get(item.collection or "")
+        if found is None:
+            return None
+        access, seen = found
+        served_types = access.collection.types
+        if (served_types and item.type not in served_types) or not self._wanted.admits_type(item.type):
+            return None
+        if not seen.admits(level=item.level, scope=item.scope, contributor=item.contributor,
+                           sharer=item.sharer or item.contributor):
+            return None
+        served = self._reader.served(self._actor, access.venue, item)
+        if not self._wanted.admits(item.type, served.canonical):
+            return None
+        return message(served)
+
+    def notice(self, event: Event) -> bytes | None:
+        return notice_message(event)
+
+    def catch_up(self, after: int, limit: int) -> tuple[list[Frame], int, bool]:
+        pages = [self._reader.page(self._actor, Query(
+            collection=cid, versions=(VersionFilter.ALL,), added_after=after, types=self._wanted.types, limit=limit))
+            for cid in self._by_id]
+        # Merge the collections by date_added, up to where every one of them is known to be complete.
+        bound = min((page.items[-1].date_added for page in pages if page.more), default=None)
+        items = sorted((item for page in pages for item in page.items
+                        if bound is None or item.date_added <= bound), key=lambda item: item.date_added)
+        reached = bound if bound is not None else max((item.date_added for item in items), default=after)
+        frames: list[Frame] = [(item.date_added, message(item)) for item in items
+                               if self._wanted.admits(item.type, item.canonical)]
+        return frames, reached, bound is not None
+
+
+class Streams:
+    def __init__(self, reader: Reader, feed: Feed, settings: Settings) -> None:
+        self._reader = reader
+        self._feed = feed
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._open: set[Subscriber] = set()
+        self._stopping = False
+
+    def open(self, actor: Actor, wanted: StreamFilter, last_event_id: str | None = None) -> Subscriber:
+        """A subscriber for ``actor``, attached to the feed: it first catches up after ``last_event_id`` (from
+        the time it connects, when None). Raises ``NotFound``/``PermissionDenied`` for a collection it may not
+        read, ``InvalidParameter`` for an id that is not one."""
+        if wanted.collections:
+            accesses = [self._reader.readable(actor, ref) for ref in wanted.collections]
+        else:
+            accesses = [a for a in self._reader.collections(actor) if a.can_read]
+        cursor = now_micros() if last_event_id is None else _event_id(last_event_id)
+        subscriber = Subscriber(_PolicyView(self._reader, actor, accesses, wanted), cursor,
+                                max_buffer=self._settings.stream_buffer)
+        with self._lock:
+            if self._stopping:
+                raise StoreUnavailable("this node is shutting down", hint="Reconnect in a moment.")
+            self._open.add(subscriber)
+        self._feed.attach(subscriber)
+        return subscriber
+
+    def close(self, subscriber: Subscriber) -> None:
+        self._feed.detach(subscriber)
+        with self._lock:
+            self._open.discard(subscriber)
+
+    def stop(self) -> None:
+        """End every open stream now (the server is shutting down), and open no more."""
+        with self._lock:
+            self._stopping = True
+            subscribers = list(self._open)
+        for subscriber in subscribers:
+            subscriber.stop()
+
+
+def _event_id(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidParameter(f"Last-Event-ID {text!r} is not an event id of this stream",
+                               hint="Send the id of the last event you received, or 0 for everything.")
+    return int(value)
