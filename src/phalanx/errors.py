@@ -26,6 +26,8 @@ __all__ = [
     "InvalidSignature",
     "KeyNotValid",
     "NotFound",
+    "PeerRefused",
+    "PeerUnavailable",
     "PermissionDenied",
     "RevokedObject",
     "StoreError",
@@ -252,3 +254,17 @@ class Equivocation(Inconsistent):
         super().__init__(message, hint=hint)
         self.first = first
         self.second = second
+
+
+class PeerUnavailable(Error):
+    """A peer node could not be reached, or failed (a network error, a timeout, a 5xx answer)."""
+
+    hint = ("Check that the peer is running and reachable at its URL ('phalanx peer status'); this node retries "
+            "by itself, with a growing delay, and catches up without loss when the peer is back.")
+
+
+class PeerRefused(Error):
+    """A peer node refused a request of this node (4xx): the key, the collection or the request is wrong."""
+
+    hint = ("Check the key the peer's operator gave you ('phalanx peer add URL --key ...') and that it is a peer "
+            "key of an organization that is a member of the peer's community.")

@@ -14,6 +14,7 @@ from ._data_cmds import db, export, import_, stats
 from ._directory_cmds import collection, community, key, org, user
 from ._ledger_cmds import ledger, publish, sign, signing_key, verify
 from ._node_cmds import init, serve
+from ._peer_cmds import peer
 from ._policy_cmds import policy
 
 
@@ -28,5 +29,5 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 
 for _command in (init, serve, org, community, collection, user, key, signing_key, import_, sign, publish, export,
-                 stats, policy, ledger, verify, db):
+                 stats, policy, ledger, verify, peer, db):
     cli.add_command(_command)

@@ -128,5 +128,12 @@ def serve(state: State, host: str | None, port: int | None) -> None:
                 streams.stop()
                 super().handle_exit(sig, frame)
 
-        Server(uvicorn.Config(create_app(node), host=bind_host, port=bind_port, log_level="warning",
-                              timeout_graceful_shutdown=_GRACE_SECONDS, **ssl)).run()
+        from ..federation import Federation
+
+        federation = Federation(node)
+        federation.start()  # follow the peers (docs/federation.md)
+        try:
+            Server(uvicorn.Config(create_app(node), host=bind_host, port=bind_port, log_level="warning",
+                                  timeout_graceful_shutdown=_GRACE_SECONDS, **ssl)).run()
+        finally:
+            federation.close()
