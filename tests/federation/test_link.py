@@ -97,3 +97,111 @@ def test_a_node_catches_up_then_follows_live(sites: Callable[[str], Site]) -> No
     assert status.state.checkpoint_size >= 1 and status.state.cursors
     # B's own organization sees them (they were shared with A's community, which B's node is a member of)
     assert indicator(100)["id"] in b.ids(as_org=b.org.id)
+
+
+def test_two_nodes_following_each_other_never_echo(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    b.follow(a)
+    a.follow(b)
+    a.federation.start()
+    b.federation.start()
+    a.share(*(indicator(i) for i in range(5)))
+    b.share(*(indicator(i) for i in range(100, 103)))
+    eventually(lambda: len(a.ids()) == 8 and len(b.ids()) == 8)
+    time.sleep(1.5)  # time for an echo to come back, were there one
+    assert a.federation.status("b").state.received == 3
+    assert b.federation.status("a").state.received == 5
+    assert a.federation.status("b").state.refused == 0 and b.federation.status("a").state.refused == 0
+
+
+def test_strict_and_red_objects_reach_only_recipients_and_never_travel_on(sites: Callable[[str], Site]) -> None:
+    a, b, c = sites("a"), sites("b"), sites("c")
+    b.follow(a)
+    c.follow(b)
+    peer_b_on_a = a.node.admin.organization("peer b").id
+    red = tlp_marking_definition(Tlp.RED)["id"]
+    strict = tlp_marking_definition(Tlp.AMBER_STRICT)["id"]
+    a.share(indicator(1, object_marking_refs=[red]))  # RED, named no one: A's own
+    a.share(indicator(2, object_marking_refs=[red]), indicator(3, object_marking_refs=[strict]),
+            recipients=(peer_b_on_a,))  # for B's node
+    a.share(indicator(4, object_marking_refs=[strict]))  # AMBER+STRICT to the whole community (B's node included)
+    a.share(indicator(5))  # AMBER: the community
+    b.federation.start()
+    c.federation.start()
+    eventually(lambda: indicator(5)["id"] in c.ids())
+    time.sleep(1.0)
+    assert b.ids() == {indicator(i)["id"] for i in (2, 3, 4, 5)}
+    # on B, what was for B's node is for B's own organization only
+    other = b.node.admin.add_organization("Another member of B")
+    b.node.admin.join("isac", other.id)
+    assert b.ids(as_org=b.org.id) == {indicator(i)["id"] for i in (2, 3, 4, 5)}
+    assert b.ids(as_org=other.id) == {indicator(5)["id"]}
+    # ... and never travels on: C gets only the AMBER object
+    assert c.ids() == {indicator(5)["id"]}
+
+
+def test_a_forged_signature_and_a_foreign_version_are_refused_and_logged(sites: Callable[[str], Site]) -> None:
+    from phalanx.ledger import generate_key, sign_object
+    from phalanx.service import to_row
+    from phalanx.stix import StixObject
+
+    a, b = sites("a"), sites("b")
+    key = generate_key(a.org.id, now=1)
+    a.node.provenance.publish(None, key.public)
+    signed = sign_object(indicator(1, created_by_ref=a.org.id), key)
+    a.share(signed)  # a genuine signed object
+    # A (now hostile) stores what B must refuse, past its own checks: a tampered signed object, and a new
+    # version of an object B's own organization contributed.
+    b.share(indicator(7))
+    forged = dict(sign_object(indicator(2, created_by_ref=a.org.id), key), name="tampered after signing")
+    foreign = indicator(7, modified="2020-01-01T00:00:00.000Z", name="A rewrites B's object")
+    collection = a.node.admin.collection("isac").id
+    a.node.backend.store.put_many(collection, [to_row(StixObject.from_dict(forged)),
+                                               to_row(StixObject.from_dict(foreign))], contributor=a.org.id)
+    b.follow(a)
+    b.federation.start()
+    eventually(lambda: b.federation.status("a").state.refused == 2)
+    a.share(indicator(3))  # the link keeps working for valid traffic
+    eventually(lambda: indicator(3)["id"] in b.ids())
+    reasons = {r.object_id: r.reason for r in b.federation.status("a").refusals}
+    assert reasons[indicator(2)["id"]].startswith("signature:")
+    assert reasons[indicator(7)["id"]].startswith("foreign")
+    assert indicator(1)["id"] in b.ids() and indicator(2)["id"] not in b.ids()
+    assert b.node.reader.export(Query(ids=(indicator(7)["id"],), versions=(VersionFilter.ALL,))).__next__().version \
+        < 1577836800000000  # B's own version only
+
+
+def test_an_inconsistent_checkpoint_is_refused_and_the_link_goes_on(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    a.share(indicator(1))
+    a.node.sequencer.run_once()
+    b.follow(a)
+    size = b.federation.status("a").state.checkpoint_size
+    assert size >= 1
+    # What B saw of A's log before: a tree of the same size with another root (A showed two histories).
+    b.node.backend.peers.remove("a")
+    b.follow(a)
+    engine = b.node.backend.store._engine  # type: ignore[attr-defined]
+    engine.write(lambda tx: tx.run("UPDATE peers SET checkpoint_root = ? WHERE name = 'a'", [b"\x00" * 32]))
+    b.federation.start()
+    a.share(indicator(2))
+    eventually(lambda: indicator(2)["id"] in b.ids())
+    eventually(lambda: any(r.reason.startswith("checkpoint:") for r in b.federation.status("a").refusals))
+    assert b.federation.status("a").state.checkpoint_root == b"\x00" * 32  # never replaced by the refused one
+
+
+def test_a_restarted_link_resumes_where_it_was(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    b.follow(a)
+    b.federation.start()
+    a.share(*(indicator(i) for i in range(20)))
+    eventually(lambda: len(b.ids()) == 20)
+    b.federation.close()
+    a.share(*(indicator(i) for i in range(20, 45)))
+    again = Federation(b.node)
+    again.start()
+    try:
+        eventually(lambda: len(b.ids()) == 45)
+        assert again.status("a").state.received == 45
+    finally:
+        again.close()

@@ -111,6 +111,8 @@ class PeerLink:
                 self._stop.wait(delay * (1 + random.random() / 4))
                 delay = min(delay * 2, 60.0)
         self._stop_followers()
+        with contextlib.suppress(Error):  # let another process (or this node restarted) take over at once
+            self._peers.claim(self.record.name, self._runner, now=self._clock(), ttl=0)
 
     def stop(self) -> None:
         self._stop.set()

@@ -19,7 +19,10 @@ from ._note import Checkpoint
 def check_growth(old_size: int, old_root: bytes, new: Checkpoint,
                  consistency: Callable[[int, int], Sequence[bytes]]) -> None:
     """Raise ``Inconsistent`` (or ``InvalidProof``) unless ``new`` extends the tree of ``old_size`` entries with
-    root ``old_root``; ``consistency(old, new)`` fetches the proof from the log."""
+    root ``old_root`` (empty: nothing seen before, and the first checkpoint is trusted on first use);
+    ``consistency(old, new)`` fetches the proof from the log."""
+    if not old_root:
+        return
     if new.size < old_size:
         raise Inconsistent(f"the log of {new.origin!r} shrank from {old_size} to {new.size} entries")
     if new.size == old_size:
