@@ -43,7 +43,9 @@ IDLE_SECONDS = 60.0
 POLL_SECONDS = 5.0
 """How often a peer without a live stream is asked for what is new."""
 LOG_CHECK_SECONDS = 10.0
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 10.0
+"""A process that stops renewing (killed) lets another process, or itself restarted, take the peer over after
+this long."""
 _STRICT = (Tlp.AMBER_STRICT, Tlp.RED)
 
 
