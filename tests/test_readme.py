@@ -19,7 +19,7 @@ from tests.support import ROOT, SHARED
 
 def tour_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    tour = text[text.index("## A five-minute tour"):text.index("## Documentation")]
+    tour = text[text.index("## A five-minute tour"):text.index("## Three nodes, in real time")]
     lines = []
     for block in re.findall(r"```sh\n(.*?)```", tour, flags=re.S):
         lines += [line.split("  #")[0].strip() for line in block.splitlines() if line.startswith("phalanx ")]
@@ -84,7 +84,7 @@ def test_the_readme_taxii_client_example_runs_against_the_demo(tmp_path: Path, c
 
 def tour_curls() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    tour = text[text.index("## A five-minute tour"):text.index("## Documentation")]
+    tour = text[text.index("## A five-minute tour"):text.index("## Three nodes, in real time")]
     found = []
     for block in re.findall(r"```sh\n(.*?)```", tour, flags=re.S):
         for command in block.replace("\\\n", " ").splitlines():

@@ -33,12 +33,12 @@ from ..stix import Mode, now_micros
 from ..store import PeerRecord, PeerState, Refusal
 from ._client import PeerClient
 from ._ingress import PeerLog
-from ._link import PeerLink
+from ._link import PeerLink, local_collection
 
 _log = logging.getLogger("phalanx.federation")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PEER_ORG_PREFIX = "peer "
-_WATCH_SECONDS = 5.0
+_WATCH_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -100,6 +100,9 @@ class Federation:
         self._peers.add(record)
         try:
             PeerLog(name, client, trust, self._peers).check()  # the first checkpoint: trusted on first use
+            for found in readable:  # the collections that receive it exist from now on (others may follow them)
+                if not collections or {str(found.get("id")), str(found.get("title"))} & set(collections):
+                    local_collection(admin, str(found.get("title")), record)
         except Error:
             self._peers.remove(name)
             raise

@@ -13,7 +13,7 @@ Cursors move only after what they cover is committed: after a crash the link rep
 
 from __future__ import annotations
 
-__all__ = ["Batch", "PeerLink"]
+__all__ = ["Batch", "PeerLink", "local_collection"]
 
 import contextlib
 import logging
@@ -153,15 +153,7 @@ class PeerLink:
         return targets
 
     def _local(self, title: str) -> Collection:
-        try:
-            local = self._admin.collection(title)
-        except NotFound:
-            return self._admin.add_collection(title, community=self.record.community,
-                                              description=f"Received from peer {self.record.name}.")
-        if local.community != self.record.community:
-            raise PeerRefused(f"the peer's collection {title!r} would go into community {self.record.community!r}, "
-                              f"but this node's collection of that title is in {local.community!r}")
-        return local
+        return local_collection(self._admin, title, self.record)
 
     def _consume(self, targets: Sequence[_Target]) -> None:
         by_remote = {t.remote: t for t in targets}
@@ -188,6 +180,8 @@ class PeerLink:
             if now - checked > LOG_CHECK_SECONDS * 1_000_000:
                 checked = now
                 self._check_log()
+                if {t.remote for t in self._targets()} != set(by_remote):
+                    return  # the peer lets this node read other collections now: follow those
 
     def take(self, local: Collection, batch: Batch) -> None:
         """Verify and store one batch, log its refusals, then move the cursor."""
@@ -333,6 +327,19 @@ class PeerLink:
             oid = obj.get("id") if isinstance(obj, dict) else None
             item = Refused(0, str(oid or ""), exc)
         return Batch(remote, [item], [added], added)
+
+
+def local_collection(admin: Admin, title: str, record: PeerRecord) -> Collection:
+    """The collection here that receives the peer's collection ``title``: the one of that title, made in the
+    peer's community if missing (a collection of that title in another community is an error)."""
+    try:
+        local = admin.collection(title)
+    except NotFound:
+        return admin.add_collection(title, community=record.community, description=f"Received from peer {record.name}.")
+    if local.community != record.community:
+        raise PeerRefused(f"the peer's collection {title!r} would go into community {record.community!r}, "
+                          f"but this node's collection of that title is in {local.community!r}")
+    return local
 
 
 def _merged(batches: list[Batch]) -> list[Batch]:
