@@ -114,7 +114,18 @@ class Settings:
     """The NATS subject prefix (one per hub sharing a NATS server)."""
     stream_heartbeat_seconds: float = 15.0
     stream_buffer: int = 10_000
+    reconcile_seconds: float = 3600.0
+    """How often a node compares each followed collection with its peer (range-based set reconciliation)."""
     """Messages a live-stream subscriber may have waiting before it is told it fell behind."""
+    webhook_batch_size: int = 100
+    """Events posted together to a webhook, at most."""
+    webhook_max_attempts: int = 8
+    """Attempts at one batch before it goes to the webhook's dead letters."""
+    webhook_backoff_seconds: float = 1.0
+    """The wait before the second attempt; it doubles after each failure (with jitter), up to the maximum."""
+    webhook_backoff_max_seconds: float = 600.0
+    webhook_timeout_seconds: float = 10.0
+    """How long one POST may take to connect, and to each read of the answer."""
 
     @property
     def database(self) -> str:
@@ -177,4 +188,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bus_subject", "PHALANX_BUS_SUBJECT", _subject),
     Setting("stream_heartbeat_seconds", "PHALANX_STREAM_HEARTBEAT_SECONDS", _positive_float),
     Setting("stream_buffer", "PHALANX_STREAM_BUFFER", _positive_int),
+    Setting("reconcile_seconds", "PHALANX_RECONCILE_SECONDS", _positive_float),
+    Setting("webhook_batch_size", "PHALANX_WEBHOOK_BATCH_SIZE", _positive_int),
+    Setting("webhook_max_attempts", "PHALANX_WEBHOOK_MAX_ATTEMPTS", _positive_int),
+    Setting("webhook_backoff_seconds", "PHALANX_WEBHOOK_BACKOFF_SECONDS", _positive_float),
+    Setting("webhook_backoff_max_seconds", "PHALANX_WEBHOOK_BACKOFF_MAX_SECONDS", _positive_float),
+    Setting("webhook_timeout_seconds", "PHALANX_WEBHOOK_TIMEOUT_SECONDS", _positive_float),
 )

@@ -70,3 +70,16 @@ def test_one_runner_holds_the_lease_until_it_lapses(backend: Backend) -> None:
     assert not peers.claim("alpha", "p2", now=117, ttl=10)
     assert peers.claim("alpha", "p2", now=118, ttl=10)
     assert not peers.claim("alpha", "p1", now=119, ttl=10)
+
+
+def test_egress_allowlists_are_kept_per_organization(backend: Backend) -> None:
+    from phalanx.store import Egress
+
+    peers = backend.peers
+    assert peers.egress("identity--p") is None
+    peers.set_egress(Egress("identity--p", ("c1",), ("indicator", "malware")))
+    peers.set_egress(Egress("identity--q"))
+    assert peers.egress("identity--p") == Egress("identity--p", ("c1",), ("indicator", "malware"))
+    peers.set_egress(Egress("identity--p", (), ("sighting",)))  # replaced
+    assert peers.egress("identity--p") == Egress("identity--p", (), ("sighting",))
+    assert peers.egress("identity--q") == Egress("identity--q")

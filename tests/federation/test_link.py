@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from phalanx.config import Settings
+from phalanx.errors import NotFound
 from phalanx.federation import Federation
 from phalanx.identity import Actor, Organization, Role
 from phalanx.service import Node
@@ -205,3 +206,76 @@ def test_a_restarted_link_resumes_where_it_was(sites: Callable[[str], Site]) -> 
         assert again.status("a").state.received == 45
     finally:
         again.close()
+
+
+def test_egress_allowlists_narrow_what_a_peer_reads(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    a.node.admin.add_collection("other", community="isac")
+    malware = {"type": "malware", "spec_version": "2.1", "id": "malware--00000005-1111-4b0c-8b5e-0c1f9a55d6aa",
+               "created": "2016-04-06T20:03:48.000Z", "modified": "2016-04-06T20:03:48.000Z", "name": "Ivy",
+               "is_family": True}
+    a.share(indicator(1), malware)
+    assert a.node.ingest.document(a.actor, "other", bundle(indicator(2)))[0].outcome == "accepted"
+    secret, _ = a.federation.invite("b", collections=("isac",), types=("indicator",))
+    b.federation.add(a.url, secret, name="a")
+    b.federation.start()
+    eventually(lambda: indicator(1)["id"] in b.ids())
+    a.share(indicator(3))
+    eventually(lambda: indicator(3)["id"] in b.ids())
+    assert b.ids() == {indicator(1)["id"], indicator(3)["id"]}  # no malware, nothing from "other"
+    with pytest.raises(NotFound):
+        b.node.admin.collection("other")  # B never even learnt it exists
+
+
+def test_reconciliation_finds_and_fills_a_gap_the_cursors_cannot_see(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    red = tlp_marking_definition(Tlp.RED)["id"]
+    a.share(*(indicator(i) for i in range(60)))
+    a.share(indicator(999, object_marking_refs=[red]))  # A's own: never revealed, not even as a count
+    b.follow(a)
+    b.federation.start()
+    eventually(lambda: len(b.ids()) == 60)
+    b.federation.close()
+    # B loses some versions its cursors are past (a restore from an old backup, an operator's mistake...)
+    local = b.node.admin.collection("isac").id
+    lost = [str(indicator(i)["id"]) for i in range(0, 60, 7)]
+    for oid in lost:
+        b.node.backend.store.delete(local, oid)
+    assert len(b.ids()) == 60 - len(lost)
+    report = Federation(b.node).reconcile("a")
+    assert (report.missing, report.stored) == (len(lost), len(lost))
+    assert report.rounds <= 4 and report.sent + report.received < 20_000
+    assert len(b.ids()) == 60
+    again = Federation(b.node).reconcile("a")
+    assert (again.missing, again.rounds) == (0, 1)  # in step: one round, "same"
+
+
+def test_the_reconcile_endpoint_answers_only_for_what_the_caller_may_see(sites: Callable[[str], Site]) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    from phalanx.federation._reconcile import VersionSet
+
+    a = sites("a")
+    red = tlp_marking_definition(Tlp.RED)["id"]
+    a.share(indicator(1), indicator(2, object_marking_refs=[red]))
+    secret, _ = a.federation.invite("b")
+
+    def post(body: object, ref: str = "isac") -> tuple[int, dict[str, object]]:
+        request = urllib.request.Request(f"{a.url}/api/v1/collections/{ref}/reconcile", method="POST",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {secret}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, answer = post({"ranges": [VersionSet([]).whole().record()]})
+    assert status == 200
+    assert answer == {"answers": [{"items": [[indicator(1)["id"], 1459973028000000]]}]}  # not the RED one
+    for bad in ({}, {"ranges": []}, {"ranges": [{"lo": "0"}]}, [1]):
+        status, answer = post(bad)
+        assert status == 400 and answer["description"]
+    assert post({"ranges": [VersionSet([]).whole().record()]}, ref="nope")[0] == 404

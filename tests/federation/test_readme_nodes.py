@@ -3,6 +3,7 @@ published on A shows up on C's live stream within a few seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -47,7 +48,5 @@ def test_the_readme_links_three_nodes_and_an_indicator_reaches_the_third(tmp_pat
     finally:
         os.killpg(shell.pid, signal.SIGTERM)  # the three servers and the stream it left running
         time.sleep(1)
-        try:
+        with contextlib.suppress(ProcessLookupError):  # all gone already
             os.killpg(shell.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

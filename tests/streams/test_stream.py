@@ -199,3 +199,26 @@ def test_a_slow_subscriber_is_told_it_fell_behind_and_resumes_without_loss(world
         rest = again.take(20 - len(delivered), event="object-added")
         assert delivered + ids(rest) == [indicator(i)["id"] for i in range(20)]
         again.close()
+
+
+def test_the_documented_client_reads_the_stream(world: World, base: str) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    text = (ROOT / "docs" / "streams.md").read_text(encoding="utf-8")
+    section = text[text.index("A client in a few lines"):]
+    (snippet,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)[:1]
+    port = base.rsplit(":", 1)[1]
+    snippet = snippet.replace('"127.0.0.1", 8800', f'"127.0.0.1", {port}').replace(
+        "phx_...", key(world, world.globex.id))
+    share(world, indicator(1))
+    client = subprocess.Popen([sys.executable, "-u", "-c", snippet], stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout is not None
+        assert client.stdout.readline().split() == ["object-added", str(indicator(1)["id"])]
+    finally:
+        client.kill()
+        client.communicate()  # closes its pipe

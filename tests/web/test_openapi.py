@@ -5,6 +5,7 @@ run in-process over every operation (as a member, as an org-admin for keys, anon
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -31,6 +32,7 @@ from phalanx import __version__
 from phalanx.config import Settings
 from phalanx.identity import Role
 from phalanx.stix import Tlp, parse_document
+from phalanx.store import Attempt, Batch, Outcome
 from phalanx.taxii import TAXII
 from phalanx.web import create_app
 from tests.support import INDICATOR, World, bundle, make_world
@@ -49,8 +51,9 @@ CLEAR: dict[str, object] = dict(INDICATOR, id="indicator--1e2e2d2b-17d4-4cbf-938
 SCO: dict[str, object] = {"type": "ipv4-addr", "spec_version": "2.1",
                           "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "198.51.100.3"}
 STATUS, KEY = "an-acme-status", "an-acme-key"
+WEBHOOK, DEAD_LETTER = "an-acme-webhook", "an-acme-dead-letter"
 KNOWN = {"ref": ("isac", "open"), "id": ("open", "isac"), "object_id": (CLEAR["id"], INDICATOR["id"], SCO["id"]),
-         "status_id": (STATUS,), "key_id": (KEY,)}
+         "status_id": (STATUS,), "key_id": (KEY,), "webhook_id": (WEBHOOK,), "delivery_id": (DEAD_LETTER,)}
 """Path parameters that name things the world holds (placeholders are resolved per world), so that a good share
 of the requests reach data instead of 404."""
 
@@ -102,11 +105,25 @@ def api(world: World) -> Iterator[Api]:
     member, _ = node.admin.create_key(world.acme.id, Role.CONTRIBUTOR)
     org_admin, _ = node.admin.create_key(world.acme.id, Role.ORG_ADMIN)
     _, reader = node.admin.create_key(world.acme.id, Role.READER, label="to revoke")
+    webhook, dead_letter = acme_webhook_with_a_dead_letter(world)
     with asgi.get_client(create_app(node)) as session:
         # The client's default "Accept: */*" would replace the Accept header generated from the description.
         del session.headers["Accept"]
         yield Api(session, {"Authorization": f"Bearer {member}"}, {"Authorization": f"Bearer {org_admin}"},
-                  {STATUS: status.record.id, KEY: reader.key_id})
+                  {STATUS: status.record.id, KEY: reader.key_id, WEBHOOK: webhook, DEAD_LETTER: dead_letter})
+
+
+def acme_webhook_with_a_dead_letter(world: World) -> tuple[str, str]:
+    """A webhook of ACME's, to a loopback port nothing listens on (a redelivery fails at once), and a dead letter."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    view, _ = world.node.webhooks.create(f"http://127.0.0.1:{port}/hook", org=world.acme.id)
+    storage, delivery = world.node.backend.webhooks, "a-dead-letter"
+    storage.stage(view.id, Batch(delivery, view.cursor + 1, 0, view.cursor + 1, view.cursor + 1,
+                                 b'{"webhook":"x","events":[]}', 0), after=view.cursor)
+    storage.settle(view.id, Attempt(1, delivery, 1, 0, 0, 0, None, "refused", 1, Outcome.DEAD_LETTERED))
+    return view.id, delivery
 
 
 # -------------------------------------------------------------------------------------- the description

@@ -16,6 +16,7 @@ from ._ledger_cmds import ledger, publish, sign, signing_key, verify
 from ._node_cmds import init, serve
 from ._peer_cmds import peer
 from ._policy_cmds import policy
+from ._webhook_cmds import webhook
 
 
 @click.group(cls=PhalanxGroup)
@@ -29,5 +30,5 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 
 for _command in (init, serve, org, community, collection, user, key, signing_key, import_, sign, publish, export,
-                 stats, policy, ledger, verify, peer, db):
+                 stats, policy, ledger, verify, peer, webhook, db):
     cli.add_command(_command)

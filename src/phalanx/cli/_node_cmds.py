@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from ..demo import DemoKey, load_demo
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFound
+from ..identity import Role
+from ..service import Node
 from ..store import redact_url
 from ._base import State, pass_state
 
@@ -24,9 +26,16 @@ _GRACE_SECONDS = 5
 @click.option("--database", default=None,
               help="Database URL to record in phalanx.toml (default: SQLite in the home folder).")
 @click.option("--demo", is_flag=True, help="Also create the demo community with keys and example objects.")
+@click.option("--org", "org_name", default=None,
+              help="Also create this organization, a community it belongs to (--community) and an org-admin key "
+                   "for it (printed once): a member's own node, ready to follow others ('phalanx peer add').")
+@click.option("--community", "community_name", default="main", show_default=True,
+              help="The community --org makes.")
 @pass_state
-def init(state: State, database: str | None, demo: bool) -> None:
+def init(state: State, database: str | None, demo: bool, org_name: str | None, community_name: str) -> None:
     """Create a node in the home folder (default ./.phalanx) and bring its database schema up to date."""
+    if demo and org_name:
+        raise ConfigError("--demo and --org make different nodes: choose one")
     home = state.settings().home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "phalanx.toml"
@@ -43,8 +52,25 @@ def init(state: State, database: str | None, demo: bool) -> None:
                 keys, summary = load_demo(node)
                 _write_demo_keys(home, keys, node.settings.host, node.settings.port)
                 click.echo(f"demo community loaded: {summary.accepted} objects shared, {summary.refused} refused")
+        if org_name:
+            _own_node(node, org_name, community_name)
     if demo and (home / _DEMO_KEYS).exists():
         click.echo((home / _DEMO_KEYS).read_text(encoding="utf-8"))
+
+
+def _own_node(node: Node, org_name: str, community_name: str) -> None:
+    admin = node.admin
+    try:
+        org = admin.organization(org_name)
+    except NotFound:
+        org = admin.add_organization(org_name)
+    if community_name not in {c.name for c in admin.communities()}:
+        admin.add_community(community_name)
+    if org.id not in {o.id for o in admin.members(community_name)}:
+        admin.join(community_name, org.id)
+    secret, _ = admin.create_key(org.id, Role.ORG_ADMIN, label="made by phalanx init --org")
+    click.echo(f"organization {org.name!r} in community {community_name!r}; its org-admin key (shown once):")
+    click.echo(secret)
 
 
 def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> None:
@@ -132,6 +158,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
         federation = Federation(node)
         federation.start()  # follow the peers (docs/federation.md)
+        node.webhooks.start()  # deliver the webhooks (docs/streams.md); node.close() stops it
         try:
             Server(uvicorn.Config(create_app(node), host=bind_host, port=bind_port, log_level="warning",
                                   timeout_graceful_shutdown=_GRACE_SECONDS, **ssl)).run()

@@ -23,15 +23,21 @@ def peer() -> None:
 @peer.command("invite")
 @click.argument("name")
 @click.option("--community", default=None, help="The community the peer reads from (default: the only one).")
+@click.option("--collection", "collections", multiple=True,
+              help="Let it read only this collection (title or id; repeatable; default: all the policy allows).")
+@click.option("--type", "types", multiple=True, help="Let it read only this STIX type (repeatable; default: any).")
 @click.option("--key-only", is_flag=True, help="Print only the key (for $(...) in a script).")
 @pass_state
-def peer_invite(state: State, name: str, community: str | None, key_only: bool) -> None:
+def peer_invite(state: State, name: str, community: str | None, collections: tuple[str, ...],
+                types: tuple[str, ...], key_only: bool) -> None:
     """Make a peer key for the node NAME, so that it can follow this node: it reads what the policy lets the
-    organization 'peer NAME' (a member of the community) read, and may share into the community."""
+    organization 'peer NAME' (a member of the community) read, within --collection and --type (its egress
+    allowlists; inviting again replaces them), and may share into the community."""
     from ..federation import Federation
 
+    split = tuple(part.strip() for value in types for part in value.split(",") if part.strip())
     with state.node() as node:
-        secret, record = Federation(node).invite(name, community=community)
+        secret, record = Federation(node).invite(name, community=community, collections=collections, types=split)
         url = f"http://{node.settings.host}:{node.settings.port}"
     if key_only:
         click.echo(secret)
@@ -109,6 +115,22 @@ def peer_status(state: State, name: str, as_json: bool, refusals: int) -> None:
         click.echo(f"   collection {collection}: up to {cursor}")
     for refusal in data["refusals"]:
         click.echo(f"      refused {refusal['at']} {refusal['object_id'] or '-'}: {refusal['reason']}")
+
+
+@peer.command("reconcile")
+@click.argument("name")
+@pass_state
+def peer_reconcile(state: State, name: str) -> None:
+    """Compare every collection followed from peer NAME with the peer now (range-based set reconciliation) and
+    fetch the versions it lets this node read that this node lacks. 'phalanx serve' does it every
+    reconcile_seconds by itself."""
+    from ..federation import Federation
+
+    with state.node() as node:
+        report = Federation(node).reconcile(name)
+    click.echo(f"{report.collections} collections compared in {report.rounds} rounds "
+               f"({report.sent + report.received:,} bytes): {report.missing} versions missing here, "
+               f"{report.stored} stored")
 
 
 @peer.command("remove")

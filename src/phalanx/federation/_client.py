@@ -139,6 +139,43 @@ class PeerClient:
             raise PeerRefused(f"the peer {self.url} listed its signing keys in a form this node cannot read")
         return [k for k in found if isinstance(k, dict)]
 
+    def post_json(self, path: str, body: dict[str, Any]) -> tuple[Any, int, int]:
+        """POST ``body`` as JSON; the answer, and the bytes sent and received."""
+        data = orjson.dumps(body)
+        conn = self._connect(self._timeout)
+        try:
+            conn.request("POST", self._prefix + path, body=data, headers={
+                "Authorization": f"Bearer {self._key}", "Content-Type": "application/json",
+                "Accept": "application/json", "User-Agent": "phalanx-federation"})
+            response = conn.getresponse()
+            answer = response.read(_MAX_BODY + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            raise PeerUnavailable(f"the peer {self.url} cannot be reached: {_reason(exc)}") from None
+        finally:
+            conn.close()
+        if response.status >= 300:
+            raise _refusal(self.url, path, response.status, answer)
+        try:
+            return orjson.loads(answer), len(data), len(answer)
+        except orjson.JSONDecodeError:
+            raise PeerRefused(f"the peer {self.url} answered {path} with something that is not JSON") from None
+
+    def reconcile(self, collection: str, ranges: list[dict[str, Any]]) -> tuple[list[Any], int, int]:
+        """One round of set reconciliation on a collection: the peer's answers, bytes sent and received."""
+        answer, sent, received = self.post_json(
+            f"/api/v1/collections/{quote(collection, safe='')}/reconcile", {"ranges": ranges})
+        answers = answer.get("answers") if isinstance(answer, dict) else None
+        if not isinstance(answers, list) or len(answers) != len(ranges):
+            raise PeerRefused(f"the peer {self.url} answered a reconciliation round in a form this node cannot read")
+        return answers, sent, received
+
+    def versions_of(self, collection: str, ids: list[str]) -> bytes:
+        """A TAXII envelope with every version of these objects in the collection (one page)."""
+        params = {"match[id]": ",".join(ids), "match[version]": "all", "limit": "1000"}
+        path = f"/taxii2/api/collections/{quote(collection, safe='')}/objects/?{urlencode(params)}"
+        body, _ = self._get(path, accept=_TAXII)
+        return body
+
     # -- TAXII 2.1 ---------------------------------------------------------------------------------------
 
     def page(self, collection: str, *, added_after: int | None, next_token: str | None, limit: int,

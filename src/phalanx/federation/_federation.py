@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -30,10 +31,10 @@ from ..identity import ApiKeyRecord, Organization, Role
 from ..ledger._bundle import Trust
 from ..service import Node
 from ..stix import Mode, now_micros
-from ..store import PeerRecord, PeerState, Refusal
+from ..store import Egress, PeerRecord, PeerState, Query, Refusal, VersionFilter
 from ._client import PeerClient
 from ._ingress import PeerLog
-from ._link import PeerLink, local_collection
+from ._link import PeerLink, Reconciled, local_collection
 
 _log = logging.getLogger("phalanx.federation")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -133,16 +134,30 @@ class Federation:
             running = name in self._links
         return PeerStatus(record, self._peers.state(name), self._peers.refusals(name, refusals), running)
 
+    def reconcile(self, name: str) -> Reconciled:
+        """One repair pass with peer ``name`` now (``phalanx peer reconcile``): find the versions it lets this
+        node read that this node lacks, and fetch them."""
+        return self._link(self._peers.get(name)).reconcile(self._local_versions)
+
+    def _local_versions(self, collection_id: str) -> Iterator[tuple[str, int]]:
+        query = Query(collection=collection_id, versions=(VersionFilter.ALL,), limit=1000)
+        return ((item.id, item.version) for item in self._node.reader.export(query))
+
     # -- others following this node ------------------------------------------------------------------------
 
-    def invite(self, name: str, *, community: str | None = None, label: str = "") -> tuple[str, ApiKeyRecord]:
+    def invite(self, name: str, *, community: str | None = None, label: str = "", collections: tuple[str, ...] = (),
+               types: tuple[str, ...] = ()) -> tuple[str, ApiKeyRecord]:
         """A peer key for the node ``name`` (an organization of its own here, a member of ``community``): what
-        its operator passes to ``phalanx peer add``. Returns the secret (shown once) and the key's record."""
+        its operator passes to ``phalanx peer add``. ``collections`` and ``types`` are its egress allowlists:
+        it reads only those (still within the sharing policy); inviting again replaces them. Returns the secret
+        (shown once) and the key's record."""
         admin = self._node.admin
         if not _NAME.fullmatch(name):
             raise InvalidParameter(f"peer name {name!r} must be letters, digits, '.', '-' or '_' (64 at most)")
         community = community or _only(admin.communities(), "community", "--community").name
+        allowed = tuple(admin.collection(ref).id for ref in collections)  # NotFound for an unknown one
         org = self._standing_org(name, community)
+        self._peers.set_egress(Egress(org.id, allowed, types))
         return admin.create_key(org.id, Role.PEER, label=label or f"peer key for {name}")
 
     # -- running the links (phalanx serve) -----------------------------------------------------------------
@@ -169,12 +184,16 @@ class Federation:
                         self._start_link(record)
             self._stop.wait(_WATCH_SECONDS)
 
-    def _start_link(self, record: PeerRecord) -> None:
+    def _link(self, record: PeerRecord) -> PeerLink:
         settings = self._node.settings
-        link = PeerLink(record, peers=self._peers, ingest=self._node.ingest, admin=self._node.admin,
+        return PeerLink(record, peers=self._peers, ingest=self._node.ingest, admin=self._node.admin,
                         mode=Mode.STRICT if settings.strict else Mode.TOLERANT, limits=self._node.ingest.limits(),
                         require_signatures=settings.require_signatures, default_tlp=settings.default_tlp,
-                        runner=self._runner)
+                        runner=self._runner, local_versions=self._local_versions,
+                        reconcile_every=settings.reconcile_seconds)
+
+    def _start_link(self, record: PeerRecord) -> None:
+        link = self._link(record)
         thread = threading.Thread(target=link.run, name=f"phalanx-link-{record.name}", daemon=True)
         with self._lock:
             self._links[record.name] = (link, thread)

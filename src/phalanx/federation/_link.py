@@ -13,14 +13,14 @@ Cursors move only after what they cover is committed: after a crash the link rep
 
 from __future__ import annotations
 
-__all__ = ["Batch", "PeerLink", "local_collection"]
+__all__ = ["Batch", "PeerLink", "Reconciled", "local_collection"]
 
 import contextlib
 import logging
 import queue
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -34,6 +34,7 @@ from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, now_micros, p
 from ..store import PeerRecord, Peers, Refusal
 from ._client import LiveStream, PeerClient
 from ._ingress import PeerKeys, PeerLog
+from ._reconcile import Answer, Range, VersionSet
 
 _log = logging.getLogger("phalanx.federation")
 
@@ -61,6 +62,20 @@ class Batch:
     refusals: list[Refusal] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Reconciled:
+    """What one reconciliation pass with a peer did."""
+
+    collections: int = 0
+    rounds: int = 0
+    sent: int = 0
+    received: int = 0
+    """Bytes of the reconciliation rounds (not of the versions fetched afterwards)."""
+    missing: int = 0
+    """Versions the peer lets this node read that this node lacked."""
+    stored: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     remote: str
@@ -71,8 +86,13 @@ class _Target:
 class PeerLink:
     def __init__(self, record: PeerRecord, *, peers: Peers, ingest: Ingest, admin: Admin, mode: Mode,
                  limits: Limits, require_signatures: bool, default_tlp: Tlp, runner: str,
-                 clock: Callable[[], int] = now_micros, client: PeerClient | None = None) -> None:
+                 clock: Callable[[], int] = now_micros, client: PeerClient | None = None,
+                 local_versions: Callable[[str], Iterable[tuple[str, int]]] | None = None,
+                 reconcile_every: float = 3600.0) -> None:
         self.record = record
+        self._local_versions = local_versions
+        self._reconcile_every = reconcile_every
+        self._repair: threading.Thread | None = None
         self._peers = peers
         self._ingest = ingest
         self._admin = admin
@@ -158,6 +178,8 @@ class PeerLink:
     def _consume(self, targets: Sequence[_Target]) -> None:
         by_remote = {t.remote: t for t in targets}
         checked = renewed = self._clock()
+        # The first repair pass once the catch-up is likely done, then every reconcile_every seconds.
+        repair_at = checked + int(min(30.0, self._reconcile_every) * 1_000_000)
         while not self._stop.is_set():
             if not any(f.is_alive() for f in self._followers):
                 raise PeerUnavailable(f"every follower of {self.record.url} stopped")
@@ -177,6 +199,11 @@ class PeerLink:
                 renewed = now
                 if not self._peers.claim(self.record.name, self._runner, now=now, ttl=int(LEASE_SECONDS * 1e6)):
                     raise PeerRefused("another process of this hub took over following this peer")
+            if now > repair_at and self._local_versions is not None and not (self._repair and self._repair.is_alive()):
+                repair_at = now + int(self._reconcile_every * 1_000_000)
+                self._repair = threading.Thread(target=self._repair_pass, name=f"phalanx-repair-{self.record.name}",
+                                                daemon=True)
+                self._repair.start()
             if now - checked > LOG_CHECK_SECONDS * 1_000_000:
                 checked = now
                 self._check_log()
@@ -222,6 +249,55 @@ class PeerLink:
                 else:
                     refusals.append(Refusal(now, result.id or None, result.detail))
         return received, refusals
+
+    # -- repair: range-based set reconciliation ------------------------------------------------------------
+
+    def reconcile(self, local_versions: Callable[[str], Iterable[tuple[str, int]]]) -> Reconciled:
+        """Compare every followed collection with the peer (``_reconcile``), fetch the versions this node lacks
+        and store them through the same checks as any other: whatever a cursor missed, the pass fills."""
+        report = Reconciled()
+        for target in self._targets():
+            report.collections += 1
+            mine = VersionSet(local_versions(target.local.id))
+            ask, missing = [mine.whole()], []
+            while ask:
+                answers, sent, received = self.client.reconcile(target.remote, [r.record() for r in ask])
+                report.rounds += 1
+                report.sent += sent
+                report.received += received
+                ask = []
+                for record in answers:
+                    more, lacking = mine.follow_up(_answer(record))
+                    ask += more
+                    missing += lacking
+            report.missing += len(missing)
+            report.stored += self._fetch(target, missing)
+        return report
+
+    def _repair_pass(self) -> None:
+        assert self._local_versions is not None
+        try:
+            report = self.reconcile(self._local_versions)
+        except Error as exc:
+            self._failed(exc)
+            return
+        if report.missing:
+            _log.warning("peer %s: reconciliation found %d versions missing here and stored %d", self.record.name,
+                         report.missing, report.stored)
+
+    def _fetch(self, target: _Target, missing: list[tuple[str, int]]) -> int:
+        wanted = set(missing)
+        ids = sorted({oid for oid, _ in missing})
+        stored = 0
+        for start in range(0, len(ids), 50):
+            body = self.client.versions_of(target.remote, ids[start:start + 50])
+            items = [item for item in parse_document(body, mode=self._mode, limits=self._limits, envelope=True)
+                     if not isinstance(item, StixObject) or (item.id, item.version) in wanted]
+            if items:
+                before = self._peers.state(self.record.name).received
+                self.take(target.local, Batch(target.remote, items, [self._clock()] * len(items), None))
+                stored += self._peers.state(self.record.name).received - before
+        return stored
 
     # -- followers: one thread per collection -------------------------------------------------------------
 
@@ -340,6 +416,24 @@ def local_collection(admin: Admin, title: str, record: PeerRecord) -> Collection
         raise PeerRefused(f"the peer's collection {title!r} would go into community {record.community!r}, "
                           f"but this node's collection of that title is in {local.community!r}")
     return local
+
+
+def _answer(record: object) -> Answer:
+    """A reconciliation answer as the peer sent it (``PeerRefused`` when it is not one)."""
+    if isinstance(record, dict):
+        if record.get("same") is True:
+            return Answer(Range(0, 1, 0, 0), same=True)
+        items = record.get("items")
+        if isinstance(items, list) and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], str)
+                                           and isinstance(i[1], int) for i in items):
+            return Answer(Range(0, 1, 0, 0), items=tuple((str(i[0]), int(i[1])) for i in items))
+        parts = record.get("split")
+        if isinstance(parts, list) and parts:
+            try:
+                return Answer(Range(0, 1, 0, 0), parts=tuple(Range.from_record(p) for p in parts))
+            except Error:
+                pass
+    raise PeerRefused("the peer answered a reconciliation round with something that is not an answer")
 
 
 def _merged(batches: list[Batch]) -> list[Batch]:

@@ -1,10 +1,10 @@
 """Who may do what: small rules that fail closed, each decision carrying its reason.
 
 This is the one place where access is decided. Collection access (``may_read``, ``may_write``), administration
-(``may_administer``, ``may_grant``), the TLP 2.0 audience of each object version (``may_see``, compiled for the
-store by ``visibility``), the level an object is stored at (``level_of``), the recipients a sharer may name
-(``check_recipients``, ``principals``), and what a writer may do to others' objects (``write_guard``,
-``may_pass_on``, ``delete_owner``).
+(``may_administer``, ``may_grant``), webhooks (``may_see_webhook``, ``may_manage_webhook``), the TLP 2.0 audience
+of each object version (``may_see``, compiled for the store by ``visibility``), the level an object is stored
+at (``level_of``), the recipients a sharer may name (``check_recipients``, ``principals``), and what a writer
+may do to others' objects (``write_guard``, ``may_pass_on``, ``delete_owner``).
 
     >>> from phalanx.identity import Actor, Role
     >>> from phalanx.policy import Shared, Venue, may_see, may_write
@@ -17,7 +17,16 @@ store by ``visibility``), the level an object is stored at (``level_of``), the r
     'TLP:RED is for named recipients only, and the sharer named none: only its own organization sees it'
 """
 
-from ._access import may_administer, may_grant, may_manage_key, may_read, may_read_status, may_write
+from ._access import (
+    may_administer,
+    may_grant,
+    may_manage_key,
+    may_manage_webhook,
+    may_read,
+    may_read_status,
+    may_see_webhook,
+    may_write,
+)
 from ._audience import (
     READ_RULES,
     AnyOf,
@@ -51,10 +60,12 @@ __all__ = [
     "may_administer",
     "may_grant",
     "may_manage_key",
+    "may_manage_webhook",
     "may_pass_on",
     "may_read",
     "may_read_status",
     "may_see",
+    "may_see_webhook",
     "may_write",
     "named",
     "principals",

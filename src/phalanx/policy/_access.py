@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["may_administer", "may_grant", "may_manage_key", "may_read", "may_read_status", "may_write"]
+__all__ = ["may_administer", "may_grant", "may_manage_key", "may_manage_webhook", "may_read", "may_read_status",
+           "may_see_webhook", "may_write"]
 
 from collections.abc import Collection as Members
 
@@ -78,6 +79,29 @@ def may_read_status(actor: Actor, *, owner: str) -> Decision:
     if actor.role is not Role.ANONYMOUS and actor.org_id == owner:
         return Decision(True, "your organization made the request")
     return Decision(False, "the status of a request is for the organization that made it")
+
+
+def may_see_webhook(actor: Actor, *, owner: str) -> Decision:
+    """See a webhook of organization ``owner``, its delivery log and its dead letters: the organization's people
+    and tools (any role that reads), and node administrators. To anyone else it does not exist."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.org_id == owner and actor.role in (Role.ORG_ADMIN, Role.CONTRIBUTOR, Role.READER):
+        return Decision(True, "the webhook is your organization's")
+    return Decision(False, "a webhook is for the organization it belongs to")
+
+
+def may_manage_webhook(actor: Actor, *, owner: str) -> Decision:
+    """Make, remove, pause or resume a webhook of organization ``owner``, or redeliver its dead letters: the
+    organization's org-admins and contributors, and node administrators."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.org_id != owner:
+        return Decision(False, "only the organization a webhook is for (or a node administrator) manages it")
+    if actor.role in (Role.ORG_ADMIN, Role.CONTRIBUTOR):
+        return Decision(True, f"{actor.role.value} of the webhook's organization")
+    return Decision(False, f"role {actor.role.value} may not manage webhooks (contributor or above may)",
+                    "Use a key of your organization with the contributor or org-admin role.")
 
 
 _POWER = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.ORG_ADMIN: 2, Role.ADMIN: 3}

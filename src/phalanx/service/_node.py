@@ -25,6 +25,7 @@ from ._read import Reader
 from ._sequencer import Sequencer
 from ._streams import Streams
 from ._submissions import Submissions
+from ._webhooks import Webhooks
 
 
 class Node:
@@ -50,11 +51,12 @@ class Node:
         self.sequencer = Sequencer(self.ledger, after_checkpoint=after_checkpoint)
         self.ingest = Ingest(backend.store, backend.directory, settings, provenance=self.provenance,
                              on_stored=self.sequencer.poke, announce=self.announcer.stored)
-        self.reader = Reader(backend.store, backend.directory, settings)
+        self.reader = Reader(backend.store, backend.directory, settings, egress=backend.peers.egress)
         self.streams = Streams(self.reader, self.feed, settings)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))
         self.deletion = Deletion(backend.store, self.reader, logged=self.ledger.logged)
+        self.webhooks = Webhooks(backend.webhooks, backend.directory, self.reader, self.feed, settings, clock)
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Node:
@@ -80,6 +82,7 @@ class Node:
         try:
             self.submissions.close()
             self.sequencer.close()
+            self.webhooks.close()
             self.feed.close()
         finally:
             try:

@@ -17,7 +17,7 @@ import orjson
 
 from ..config import Settings
 from ..errors import NotFound, PermissionDenied
-from ..identity import Actor, Collection, Directory
+from ..identity import Actor, Collection, Directory, Role
 from ..ledger import unsigned
 from ..policy import (
     Decision,
@@ -33,7 +33,7 @@ from ..policy import (
 )
 from ..stix import Tlp, canonical
 from ..stix._markings import marked_above, redact
-from ..store import Page, Query, Store, StoredVersion, StoreStats
+from ..store import Egress, Page, Query, Store, StoredVersion, StoreStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +68,27 @@ class Explanation:
 
 
 class Reader:
-    def __init__(self, store: Store, directory: Directory, settings: Settings) -> None:
+    def __init__(self, store: Store, directory: Directory, settings: Settings, *,
+                 egress: Callable[[str], Egress | None] | None = None) -> None:
         self._store = store
         self._directory = directory
         self._settings = settings
+        self._egress_of = egress
+        """The egress allowlists of a peer node's organization (docs/federation.md), if any."""
+
+    def _egress(self, actor: Actor) -> Egress | None:
+        if actor.role is not Role.PEER or self._egress_of is None:
+            return None
+        return self._egress_of(actor.org_id)
+
+    def types_for(self, actor: Actor, collection: Collection) -> tuple[str, ...] | None:
+        """The STIX types ``actor`` may get from ``collection``: None for any, empty for none. A collection's
+        filter narrows them, and so do a peer node's egress allowlists."""
+        allowed: tuple[str, ...] | None = collection.types or None
+        egress = self._egress(actor)
+        if egress is not None and egress.types:
+            allowed = tuple(t for t in allowed if t in egress.types) if allowed is not None else egress.types
+        return allowed
 
     # collections --------------------------------------------------------------------------------------
 
@@ -81,6 +98,10 @@ class Reader:
 
     def _access(self, actor: Actor, collection: Collection) -> CollectionAccess:
         venue = self._venue(collection)
+        egress = self._egress(actor)
+        if egress is not None and egress.collections and collection.id not in egress.collections:
+            return CollectionAccess(collection, venue, Decision(
+                False, "this node's egress rules do not let your node read this collection"), False)
         read = may_read(actor, community=venue.community, members=venue.members, public=venue.public)
         write = may_write(actor, community=venue.community, members=venue.members)
         return CollectionAccess(collection, venue, read, write.allowed)
@@ -122,9 +143,10 @@ class Reader:
         access = self.readable(actor, query.collection)
         collection, venue = access.collection, access.venue
         types = query.types
-        if collection.types:
-            types = tuple(t for t in types if t in collection.types) if types else collection.types
-            if not types:  # asked only for types this collection does not serve
+        allowed = self.types_for(actor, collection)
+        if allowed is not None:
+            types = tuple(t for t in types if t in allowed) if types else allowed
+            if not types:  # asked only for types this collection does not serve (to this reader)
                 return access, Page((), False, None)
         limit = max(1, min(query.limit, self._settings.page_size_max))
         page = self._store.query(replace(query, collection=collection.id, limit=limit, types=types,

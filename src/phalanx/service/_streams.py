@@ -34,16 +34,16 @@ class _PolicyView:
         self._reader = reader
         self._actor = actor
         self._wanted = wanted
-        self._by_id: dict[str, tuple[CollectionAccess, Visibility]] = {
-            a.collection.id: (a, visibility(actor, a.venue)) for a in accesses}
+        self._by_id: dict[str, tuple[CollectionAccess, Visibility, tuple[str, ...] | None]] = {
+            a.collection.id: (a, visibility(actor, a.venue), reader.types_for(actor, a.collection))
+            for a in accesses}
 
     def frame(self, item: StoredVersion) -> bytes | None:
         found = self._by_id.get(item.collection or "")
         if found is None:
             return None
-        access, seen = found
-        served_types = access.collection.types
-        if (served_types and item.type not in served_types) or not self._wanted.admits_type(item.type):
+        access, seen, allowed = found
+        if (allowed is not None and item.type not in allowed) or not self._wanted.admits_type(item.type):
             return None
         if not seen.admits(level=item.level, scope=item.scope, contributor=item.contributor,
                            sharer=item.sharer or item.contributor):
@@ -57,6 +57,13 @@ class _PolicyView:
         return notice_message(event)
 
     def catch_up(self, after: int, limit: int) -> tuple[list[Frame], int, bool]:
+        items, reached, more = self.items(after, limit)
+        return [(item.date_added, message(item)) for item in items], reached, more
+
+    def items(self, after: int, limit: int) -> tuple[list[StoredVersion], int, bool]:
+        """What was stored after ``after``, read from the store, as the actor may see it and asked for it: the
+        versions in ``date_added`` order, the cursor they reach (the last ``date_added`` read, kept or filtered
+        out), and whether there is more."""
         pages = [self._reader.page(self._actor, Query(
             collection=cid, versions=(VersionFilter.ALL,), added_after=after, types=self._wanted.types, limit=limit))
             for cid in self._by_id]
@@ -65,9 +72,7 @@ class _PolicyView:
         items = sorted((item for page in pages for item in page.items
                         if bound is None or item.date_added <= bound), key=lambda item: item.date_added)
         reached = bound if bound is not None else max((item.date_added for item in items), default=after)
-        frames: list[Frame] = [(item.date_added, message(item)) for item in items
-                               if self._wanted.admits(item.type, item.canonical)]
-        return frames, reached, bound is not None
+        return [item for item in items if self._wanted.admits(item.type, item.canonical)], reached, bound is not None
 
 
 class Streams:

@@ -18,7 +18,7 @@ from ._backend import Backend, open_backend
 from ._cursor import InvalidCursor, InvalidQuery
 from ._memory import MemoryStore
 from ._memory_directory import MemoryDirectory
-from ._peers import MemoryPeers, PeerRecord, Peers, PeerState, Refusal
+from ._peers import Egress, MemoryPeers, PeerRecord, Peers, PeerState, Refusal
 from ._protocol import (
     LEVELS,
     Accepted,
@@ -40,12 +40,16 @@ from ._protocol import (
 )
 from ._statuses import MemoryStatuses, StatusEntry, Statuses, StatusOutcome, StatusRecord
 from ._url import redact_url
+from ._webhooks import Attempt, Batch, MemoryWebhooks, Outcome, WebhookRecord, Webhooks, WebhookState
 
 __all__ = [
     "LEVELS",
     "Accepted",
+    "Attempt",
     "Backend",
+    "Batch",
     "Deleted",
+    "Egress",
     "Grant",
     "InvalidCursor",
     "InvalidQuery",
@@ -53,6 +57,8 @@ __all__ = [
     "MemoryPeers",
     "MemoryStatuses",
     "MemoryStore",
+    "MemoryWebhooks",
+    "Outcome",
     "Page",
     "PeerRecord",
     "PeerState",
@@ -73,6 +79,9 @@ __all__ = [
     "VersionFilter",
     "VersionRow",
     "Visibility",
+    "WebhookRecord",
+    "WebhookState",
+    "Webhooks",
     "WriteGuard",
     "open_backend",
     "redact_url",

@@ -20,6 +20,7 @@ from ._peers import MemoryPeers, Peers
 from ._protocol import Store
 from ._statuses import MemoryStatuses, Statuses
 from ._url import redact_url
+from ._webhooks import MemoryWebhooks, Webhooks
 
 
 class _Closable(Protocol):
@@ -49,6 +50,7 @@ class Backend:
         statuses: Statuses,
         ledger: LedgerStorage,
         peers: Peers,
+        webhooks: Webhooks,
         migrations: list[Migration],
         runner: MigrationRunner,
         resource: _Closable | None,
@@ -59,6 +61,7 @@ class Backend:
         self.statuses = statuses
         self.ledger = ledger
         self.peers = peers
+        self.webhooks = webhooks
         self._migrations = migrations
         self._runner = runner
         self._resource = resource
@@ -126,12 +129,13 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             statuses=MemoryStatuses(),
             ledger=MemoryLedgerStorage(),
             peers=MemoryPeers(),
+            webhooks=MemoryWebhooks(),
             migrations=[],
             runner=_NoMigrations(),
             resource=None,
         )
     elif url.startswith("sqlite:"):
-        from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore
+        from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore, SqlWebhooks
         from ._sqlite import SqliteEngine
 
         path, options = _sqlite_path(url)
@@ -144,13 +148,14 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             statuses=SqlStatuses(engine),
             ledger=SqlLedgerStorage(engine),
             peers=SqlPeers(engine),
+            webhooks=SqlWebhooks(engine),
             migrations=load_migrations("sqlite"),
             runner=engine,
             resource=engine,
         )
     elif url.startswith(("postgresql:", "postgres:")):
         from ._postgres import PostgresEngine
-        from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore
+        from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore, SqlWebhooks
 
         pg = PostgresEngine(url)
         pg.open()
@@ -161,6 +166,7 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
             statuses=SqlStatuses(pg),
             ledger=SqlLedgerStorage(pg),
             peers=SqlPeers(pg),
+            webhooks=SqlWebhooks(pg),
             migrations=load_migrations("postgres"),
             runner=pg,
             resource=pg,

@@ -8,7 +8,7 @@ are logged with their reason.
 
 from __future__ import annotations
 
-__all__ = ["MemoryPeers", "PeerRecord", "PeerState", "Peers", "Refusal"]
+__all__ = ["Egress", "MemoryPeers", "PeerRecord", "PeerState", "Peers", "Refusal"]
 
 import threading
 from dataclasses import dataclass, field, replace
@@ -62,6 +62,16 @@ class Refusal:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Egress:
+    """What this node lets one peer (the organization standing for it here) read, beyond the sharing policy:
+    only these collections (ids) and these STIX types. Empty: no narrowing."""
+
+    org_id: str
+    collections: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Peers(Protocol):
     def add(self, record: PeerRecord) -> None:
@@ -95,6 +105,13 @@ class Peers(Protocol):
         """The latest refusals, newest first."""
         ...
 
+    def set_egress(self, egress: Egress) -> None:
+        """Set (replace) the egress allowlists of a peer's organization."""
+        ...
+
+    def egress(self, org_id: str) -> Egress | None:
+        ...
+
     def claim(self, name: str, runner: str, *, now: int, ttl: int) -> bool:
         """Take (or renew) the lease to follow ``name`` for ``runner`` until ``now + ttl``; False when another
         runner holds an unexpired lease."""
@@ -111,6 +128,7 @@ class MemoryPeers:
         self._states: dict[str, PeerState] = {}
         self._refusals: dict[str, list[Refusal]] = {}
         self._leases: dict[str, tuple[str, int]] = {}
+        self._egress: dict[str, Egress] = {}
 
     def _known(self, name: str) -> None:
         if name not in self._records:
@@ -187,3 +205,11 @@ class MemoryPeers:
                 return False
             self._leases[name] = (runner, now + ttl)
             return True
+
+    def set_egress(self, egress: Egress) -> None:
+        with self._lock:
+            self._egress[egress.org_id] = egress
+
+    def egress(self, org_id: str) -> Egress | None:
+        with self._lock:
+            return self._egress.get(org_id)

@@ -12,6 +12,8 @@ mounted at /taxii2 (``phalanx.taxii``).
     DELETE /api/v1/keys/{key_id}                  revoke a key
     /api/v1/ledger/..., /witness/add-checkpoint   the transparency log (``phalanx.web._ledger``)
     GET /api/v1/stream                            the live stream, Server-Sent Events (``phalanx.web._stream``)
+    POST /api/v1/collections/{ref}/reconcile      set reconciliation for federation (``phalanx.web._federation``)
+    /api/v1/webhooks/...                          webhooks (``phalanx.web._webhooks``)
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from ..service import Node
 from ..stix import format_micros, parse_document
 from ..stix._json import dumps
 from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
+from ._federation import federation_routes
 from ._ledger import ledger_routes
 from ._params import POST_OBJECTS, allow_only, query_from_params
 from ._responses import error_response, json_response
 from ._stream import stream_route
+from ._webhooks import webhook_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -192,5 +196,7 @@ def create_app(node: Node) -> Starlette:
         Route("/api/v1/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
         *ledger_routes(node, guarded, _json_body),
         stream_route(node, guarded),
+        *federation_routes(node, guarded),
+        *webhook_routes(node, guarded, _json_body),
         Mount("/taxii2", app=create_taxii_app(node)),
     ])

@@ -11,5 +11,6 @@ from ._objects import SqlStore
 from ._peers import SqlPeers
 from ._statuses import SqlStatuses
 from ._tx import Engine, Tx
+from ._webhooks import SqlWebhooks
 
-__all__ = ["Engine", "SqlDirectory", "SqlLedgerStorage", "SqlPeers", "SqlStatuses", "SqlStore", "Tx"]
+__all__ = ["Engine", "SqlDirectory", "SqlLedgerStorage", "SqlPeers", "SqlStatuses", "SqlStore", "SqlWebhooks", "Tx"]

@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 
 from ...errors import Conflict, NotFound
-from .._peers import KEEP_REFUSALS, PeerRecord, PeerState, Refusal
+from .._peers import KEEP_REFUSALS, Egress, PeerRecord, PeerState, Refusal
+from ._lease import claim
 from ._tx import Engine, Tx
 
 _STATE = "cursors, checkpoint_size, checkpoint_root, received, refused, last_contact, last_error, lag"
@@ -124,8 +125,22 @@ class SqlPeers:
     def claim(self, name: str, runner: str, *, now: int, ttl: int) -> bool:
         def work(tx: Tx) -> bool:
             self._known(tx, name)
-            return tx.run("UPDATE peers SET runner = ?, lease_until = ? WHERE name = ? AND "
-                          "(runner = ? OR runner IS NULL OR lease_until <= ?)",
-                          [runner, now + ttl, name, runner, now]) == 1
+            return claim(tx, "peers", "name", name, runner, now=now, ttl=ttl)
 
         return self._engine.write(work)
+
+    def set_egress(self, egress: Egress) -> None:
+        def work(tx: Tx) -> None:
+            tx.run("DELETE FROM peer_egress WHERE org_id = ?", [egress.org_id])
+            tx.run("INSERT INTO peer_egress (org_id, collections, types) VALUES (?, ?, ?)",
+                   [egress.org_id, orjson.dumps(egress.collections).decode(), orjson.dumps(egress.types).decode()])
+
+        self._engine.write(work)
+
+    def egress(self, org_id: str) -> Egress | None:
+        found = self._engine.read(lambda tx: tx.rows(
+            "SELECT collections, types FROM peer_egress WHERE org_id = ?", [org_id]))
+        if not found:
+            return None
+        ((collections, types),) = found
+        return Egress(org_id, tuple(orjson.loads(collections)), tuple(orjson.loads(types)))

@@ -2,6 +2,7 @@
 --
 -- peers.record is the peer's settings (JSON); cursors is JSON {the peer's collection id: its date_added of the
 -- last change taken}; runner/lease_until is the lease of the one process following the peer.
+-- peer_egress narrows what a peer's organization may read here (JSON arrays of collection ids and STIX types).
 
 CREATE TABLE peers (
     name             TEXT    PRIMARY KEY,
@@ -26,3 +27,9 @@ CREATE TABLE peer_refusals (
     reason    TEXT    NOT NULL
 );
 CREATE INDEX peer_refusals_peer ON peer_refusals (peer, id);
+
+CREATE TABLE peer_egress (
+    org_id      TEXT PRIMARY KEY,
+    collections TEXT NOT NULL,
+    types       TEXT NOT NULL
+);
