@@ -279,3 +279,22 @@ def test_the_reconcile_endpoint_answers_only_for_what_the_caller_may_see(sites: 
         status, answer = post(bad)
         assert status == 400 and answer["description"]
     assert post({"ranges": [VersionSet([]).whole().record()]}, ref="nope")[0] == 404
+
+
+def test_a_node_the_peer_cannot_reach_pushes_to_it(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    red = tlp_marking_definition(Tlp.RED)["id"]
+    secret, _ = a.federation.invite("b")
+    b.federation.add(a.url, secret, name="a", direction="both")  # A has no way to reach B: B pushes, and pulls
+    b.federation.start()
+    b.share(indicator(1), indicator(2), indicator(4, object_marking_refs=[red]))
+    eventually(lambda: {indicator(1)["id"], indicator(2)["id"]} <= a.ids())
+    a.share(indicator(3))
+    eventually(lambda: indicator(3)["id"] in b.ids())
+    b.share(indicator(5))
+    eventually(lambda: indicator(5)["id"] in a.ids())
+    time.sleep(1.5)  # time for an echo, were there one
+    assert a.ids() == {indicator(i)["id"] for i in (1, 2, 3, 5)}  # B's RED object stays on B
+    assert b.federation.status("a").state.refused == 0  # A's object was not pushed back to it
+    on_a = a.node.backend.store.get(str(indicator(1)["id"]))
+    assert on_a.contributor == a.node.admin.organization("peer b").id

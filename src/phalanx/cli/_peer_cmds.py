@@ -57,12 +57,15 @@ def peer_invite(state: State, name: str, community: str | None, collections: tup
 @click.option("--type", "types", multiple=True, help="Take only this STIX type (repeatable; default: any).")
 @click.option("--community", default=None, help="The community here that receives what it sends (default: the only "
                                                 "one).")
+@click.option("--direction", type=click.Choice(["pull", "push", "both"]), default="pull", show_default=True,
+              help="pull: follow the peer; push: send it what it may read here (for a peer that cannot reach this "
+                   "node); both.")
 @click.option("--as", "home", default=None,
               help="The organization here that AMBER+STRICT and RED objects from the peer are for (default: the only "
                    "member organization of the community).")
 @pass_state
 def peer_add(state: State, url: str, api_key: str, name: str | None, collections: tuple[str, ...],
-             types: tuple[str, ...], community: str | None, home: str | None) -> None:
+             types: tuple[str, ...], community: str | None, direction: str, home: str | None) -> None:
     """Follow the node at URL: its collections are caught up over TAXII 2.1, then followed live, by 'phalanx
     serve' on this node."""
     from ..federation import Federation
@@ -70,8 +73,9 @@ def peer_add(state: State, url: str, api_key: str, name: str | None, collections
     split = tuple(part.strip() for value in types for part in value.split(",") if part.strip())
     with state.node() as node:
         record = Federation(node).add(url, api_key, name=name, collections=collections, types=split,
-                                      community=community, home=home)
-    click.echo(f"following peer {record.name!r} at {record.url} into community {record.community!r}; "
+                                      community=community, home=home, direction=direction)
+    verb = {"pull": "following", "push": "pushing to", "both": "following and pushing to"}[record.direction]
+    click.echo(f"{verb} peer {record.name!r} at {record.url} (community {record.community!r} here); "
                "'phalanx serve' keeps it in sync ('phalanx peer status' tells how it goes)")
 
 
@@ -108,7 +112,7 @@ def peer_status(state: State, name: str, as_json: bool, refusals: int) -> None:
     if as_json:
         echo_json(data)
         return
-    for field in ("name", "url", "community", "received", "refused", "last_contact", "lag_ms", "log_size",
+    for field in ("name", "url", "direction", "community", "received", "refused", "last_contact", "lag_ms", "log_size",
                   "last_error"):
         click.echo(f"{field:>13}: {data[field]}")
     for collection, cursor in data["cursors"].items():
@@ -148,7 +152,7 @@ def peer_remove(state: State, name: str) -> None:
 def _status_json(status: PeerStatus) -> dict[str, Any]:
     record, state = status.record, status.state
     return {
-        "name": record.name, "url": record.url, "community": record.community,
+        "name": record.name, "url": record.url, "community": record.community, "direction": record.direction,
         "collections": list(record.collections), "types": list(record.types),
         "received": state.received, "refused": state.refused,
         "last_contact": None if state.last_contact is None else format_micros(state.last_contact),

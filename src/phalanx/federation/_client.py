@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -175,6 +176,43 @@ class PeerClient:
         path = f"/taxii2/api/collections/{quote(collection, safe='')}/objects/?{urlencode(params)}"
         body, _ = self._get(path, accept=_TAXII)
         return body
+
+    def push(self, collection: str, canonicals: list[bytes]) -> dict[str, Any]:
+        """POST objects to a collection of the peer over TAXII 2.1; the status resource it answers (waited for
+        when the peer stores them in the background)."""
+        body = b'{"objects":[' + b",".join(canonicals) + b"]}"
+        path = f"/taxii2/api/collections/{quote(collection, safe='')}/objects/"
+        conn = self._connect(self._timeout)
+        try:
+            conn.request("POST", self._prefix + path, body=body, headers={
+                "Authorization": f"Bearer {self._key}", "Content-Type": _TAXII, "Accept": _TAXII,
+                "User-Agent": "phalanx-federation"})
+            response = conn.getresponse()
+            answer = response.read(_MAX_BODY + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            raise PeerUnavailable(f"the peer {self.url} cannot be reached: {_reason(exc)}") from None
+        finally:
+            conn.close()
+        if response.status >= 300:
+            raise _refusal(self.url, path, response.status, answer)
+        try:
+            status = orjson.loads(answer)
+        except orjson.JSONDecodeError:
+            raise PeerRefused(f"the peer {self.url} answered a TAXII POST with something that is not JSON") from None
+        deadline = time.monotonic() + 300
+        while isinstance(status, dict) and status.get("status") == "pending" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status, _ = self._json_taxii(f"/taxii2/api/status/{quote(str(status.get('id')), safe='')}/")
+        if not isinstance(status, dict) or status.get("status") != "complete":
+            raise PeerUnavailable(f"the peer {self.url} did not finish storing what this node pushed")
+        return status
+
+    def _json_taxii(self, path: str) -> tuple[Any, int]:
+        body, _ = self._get(path, accept=_TAXII)
+        try:
+            return orjson.loads(body), len(body)
+        except orjson.JSONDecodeError:
+            raise PeerRefused(f"the peer {self.url} answered {path} with something that is not JSON") from None
 
     # -- TAXII 2.1 ---------------------------------------------------------------------------------------
 

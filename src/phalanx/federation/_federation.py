@@ -35,12 +35,14 @@ from ..store import Egress, PeerRecord, PeerState, Query, Refusal, VersionFilter
 from ._client import PeerClient
 from ._ingress import PeerLog
 from ._link import PeerLink, Reconciled, local_collection
+from ._push import PeerPush
 
 _log = logging.getLogger("phalanx.federation")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 PEER_ORG_PREFIX = "peer "
 _WATCH_SECONDS = 1.0
 T = TypeVar("T")
+DIRECTIONS = ("pull", "push", "both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class Federation:
         self._peers = node.backend.peers
         self._runner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
-        self._links: dict[str, tuple[PeerLink, threading.Thread]] = {}
+        self._links: dict[str, list[tuple[PeerLink | PeerPush, threading.Thread]]] = {}
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -65,16 +67,23 @@ class Federation:
 
     def add(self, url: str, api_key: str, *, name: str | None = None, collections: tuple[str, ...] = (),
             types: tuple[str, ...] = (), community: str | None = None, home: str | None = None,
-            client: PeerClient | None = None) -> PeerRecord:
-        """Follow the node at ``url`` with ``api_key``: check the key reads the collections asked for, pin the
-        peer's log keys and verify its first checkpoint, and make the organization that stands for it here."""
+            direction: str = "pull", client: PeerClient | None = None) -> PeerRecord:
+        """Follow the node at ``url`` with ``api_key`` (and, with ``direction`` push or both, send it what it may
+        read here): check the key reads the collections asked for, pin the peer's log keys and verify its first
+        checkpoint, and make the organization that stands for it here."""
+        if direction not in DIRECTIONS:
+            raise InvalidParameter(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
         client = client or PeerClient(url, api_key)
         name = name or _default_name(url)
         if not _NAME.fullmatch(name):
             raise InvalidParameter(f"peer name {name!r} must be letters, digits, '.', '-' or '_' (64 at most)")
         trust_record = client.trust()
         trust = Trust.from_record(trust_record)
-        readable = [c for c in client.collections() if c.get("can_read")]
+        listed = client.collections()
+        readable = [c for c in listed if c.get("can_read")]
+        if direction != "pull" and not any(c.get("can_write") for c in listed):
+            raise ConfigError(f"the key lets this node write into no collection on {url}, so it cannot push there",
+                              hint="Ask the peer's operator for a peer key of a member of its community.")
         if not readable:
             raise ConfigError(f"the key lets this node read no collection on {url}",
                               hint="Ask the peer's operator for a peer key of a member of its community "
@@ -97,7 +106,7 @@ class Federation:
         standing = self._standing_org(name, community)
         record = PeerRecord(name=name, url=client.url, api_key=api_key, org_id=standing.id, community=community,
                             home=home_org.id, trust=orjson.dumps(trust.record()).decode(),
-                            created=now_micros(), collections=collections, types=types)
+                            created=now_micros(), collections=collections, types=types, direction=direction)
         self._peers.add(record)
         try:
             PeerLog(name, client, trust, self._peers).check()  # the first checkpoint: trusted on first use
@@ -192,19 +201,32 @@ class Federation:
                         runner=self._runner, local_versions=self._local_versions,
                         reconcile_every=settings.reconcile_seconds)
 
+    def _push(self, record: PeerRecord) -> PeerPush:
+        return PeerPush(record, peers=self._peers, reader=self._node.reader, feed=self._node.feed,
+                        runner=self._runner)
+
+    def push(self, name: str) -> int:
+        """Send peer ``name`` now what it may read here and was not sent yet (a push or both peer)."""
+        return self._push(self._peers.get(name)).push_pending()
+
     def _start_link(self, record: PeerRecord) -> None:
-        link = self._link(record)
-        thread = threading.Thread(target=link.run, name=f"phalanx-link-{record.name}", daemon=True)
+        workers: list[PeerLink | PeerPush] = []
+        if record.direction in ("pull", "both"):
+            workers.append(self._link(record))
+        if record.direction in ("push", "both"):
+            workers.append(self._push(record))
+        threads = [threading.Thread(target=w.run, name=f"phalanx-link-{record.name}", daemon=True) for w in workers]
         with self._lock:
-            self._links[record.name] = (link, thread)
-        thread.start()
+            self._links[record.name] = list(zip(workers, threads, strict=True))
+        for thread in threads:
+            thread.start()
 
     def _stop_link(self, name: str) -> None:
         with self._lock:
-            found = self._links.pop(name, None)
-        if found is not None:
-            link, thread = found
-            link.stop()
+            found = self._links.pop(name, [])
+        for worker, _ in found:
+            worker.stop()
+        for _, thread in found:
             thread.join(timeout=10)
 
     def close(self) -> None:

@@ -38,6 +38,8 @@ class PeerRecord:
     """The peer's collections (ids or titles) to follow; empty: every one it lets this node read."""
     types: tuple[str, ...] = ()
     """The STIX types taken from the peer; empty: any."""
+    direction: str = "pull"
+    """``pull`` (follow the peer), ``push`` (send the peer what it may read here) or ``both``."""
 
 
 @dataclass(frozen=True, slots=True)
