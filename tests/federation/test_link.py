@@ -298,3 +298,15 @@ def test_a_node_the_peer_cannot_reach_pushes_to_it(sites: Callable[[str], Site])
     assert b.federation.status("a").state.refused == 0  # A's object was not pushed back to it
     on_a = a.node.backend.store.get(str(indicator(1)["id"]))
     assert on_a.contributor == a.node.admin.organization("peer b").id
+
+
+def test_a_link_to_a_peer_with_nothing_new_goes_live_at_once(sites: Callable[[str], Site]) -> None:
+    a, b = sites("a"), sites("b")
+    b.follow(a)  # A holds nothing: its TAXII pages are empty envelopes ({"more": false}, no "objects")
+    b.federation.start()
+    time.sleep(1.0)
+    started = time.monotonic()
+    a.share(indicator(1))
+    eventually(lambda: indicator(1)["id"] in b.ids(), timeout=10)
+    assert time.monotonic() - started < 1.0
+    assert b.federation.status("a").state.last_error == ""

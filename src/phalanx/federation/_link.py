@@ -291,7 +291,7 @@ class PeerLink:
         stored = 0
         for start in range(0, len(ids), 50):
             body = self.client.versions_of(target.remote, ids[start:start + 50])
-            items = [item for item in parse_document(body, mode=self._mode, limits=self._limits, envelope=True)
+            items = [item for item in self._objects(body)
                      if not isinstance(item, StixObject) or (item.id, item.version) in wanted]
             if items:
                 before = self._peers.state(self.record.name).received
@@ -354,10 +354,7 @@ class PeerLink:
         while not stop.is_set():
             page = self.client.page(remote, added_after=start, next_token=token, limit=PAGE,
                                     types=self.record.types)
-            try:
-                items = parse_document(page.body, mode=self._mode, limits=self._limits, envelope=True)
-            except Error as exc:
-                raise PeerRefused(f"the peer sent a TAXII page this node cannot read: {exc.message}") from exc
+            items = self._objects(page.body)
             if page.last_added is not None:
                 cursor = max(cursor or 0, page.last_added)
             at = page.last_added if page.last_added is not None else self._clock()
@@ -367,6 +364,19 @@ class PeerLink:
                 return cursor
             token = page.next
         return cursor
+
+    def _objects(self, envelope: bytes) -> list[Parsed]:
+        """The objects of a TAXII envelope from the peer (an envelope may leave ``objects`` out: none)."""
+        try:
+            return parse_document(envelope, mode=self._mode, limits=self._limits, envelope=True)
+        except Error as exc:
+            try:
+                value = orjson.loads(envelope)
+            except orjson.JSONDecodeError:
+                value = None
+            if isinstance(value, dict) and "objects" not in value and "type" not in value:
+                return []  # an empty page: TAXII 2.1 leaves "objects" out
+            raise PeerRefused(f"the peer sent a TAXII page this node cannot read: {exc.message}") from exc
 
     def _live(self, remote: str, cursor: int | None, stop: threading.Event) -> int | None:
         stream = self.client.stream([remote], last_event_id=cursor or 0, idle=IDLE_SECONDS,
