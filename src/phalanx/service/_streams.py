@@ -26,11 +26,31 @@ from ..streams._sse import StreamFilter, message, notice_message
 from ._read import CollectionAccess, Reader
 
 
+class _Messages:
+    """The message of each change, encoded once for every subscriber that gets the whole object (the feed's
+    thread is the only caller)."""
+
+    _KEEP = 20_000
+
+    def __init__(self) -> None:
+        self._encoded: dict[tuple[str | None, int], bytes] = {}
+
+    def of(self, item: StoredVersion) -> bytes:
+        key = (item.collection, item.date_added)
+        encoded = self._encoded.get(key)
+        if encoded is None:
+            if len(self._encoded) >= self._KEEP:
+                self._encoded.clear()
+            encoded = self._encoded[key] = message(item)
+        return encoded
+
+
 class _PolicyView:
     """What one actor may see of the collections it subscribed to, and what it asked for."""
 
     def __init__(self, reader: Reader, actor: Actor, accesses: Sequence[CollectionAccess],
-                 wanted: StreamFilter) -> None:
+                 wanted: StreamFilter, messages: _Messages | None = None) -> None:
+        self._messages = messages or _Messages()
         self._reader = reader
         self._actor = actor
         self._wanted = wanted
@@ -51,7 +71,7 @@ class _PolicyView:
         served = self._reader.served(self._actor, access.venue, item)
         if not self._wanted.admits(item.type, served.canonical):
             return None
-        return message(served)
+        return self._messages.of(item) if served is item else message(served)
 
     def notice(self, event: Event) -> bytes | None:
         return notice_message(event)
@@ -80,6 +100,7 @@ class Streams:
         self._reader = reader
         self._feed = feed
         self._settings = settings
+        self._messages = _Messages()
         self._lock = threading.Lock()
         self._open: set[Subscriber] = set()
         self._stopping = False
@@ -93,7 +114,7 @@ class Streams:
         else:
             accesses = [a for a in self._reader.collections(actor) if a.can_read]
         cursor = now_micros() if last_event_id is None else _event_id(last_event_id)
-        subscriber = Subscriber(_PolicyView(self._reader, actor, accesses, wanted), cursor,
+        subscriber = Subscriber(_PolicyView(self._reader, actor, accesses, wanted, self._messages), cursor,
                                 max_buffer=self._settings.stream_buffer)
         with self._lock:
             if self._stopping:
