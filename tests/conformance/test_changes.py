@@ -256,3 +256,14 @@ def test_following_changes_on_postgres_while_two_threads_write_each_time() -> No
         with postgres_schema() as url, open_backend(url, upgrade=True) as backend:
             followed, made = _follow_while_writing(backend.store)
             _check_followed(backend.store, followed, made)
+
+
+def test_last_change_is_the_newest_membership(backend: Backend) -> None:
+    store = backend.store
+    assert store.last_change() == 0
+    store.put_many("c1", [row("indicator", 1, 1)], contributor="identity--a")
+    store.put_many("c2", [row("indicator", 1, 1), row("indicator", 2, 1)], contributor="identity--a")
+    changes = store.changes(0, 10)
+    assert store.last_change() == changes[-1].date_added == max(c.date_added for c in changes)
+    store.delete("c2", "indicator--00000000-0000-4000-8000-000000000002")
+    assert store.last_change() == store.changes(0, 10)[-1].date_added

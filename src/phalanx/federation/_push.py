@@ -16,14 +16,13 @@ __all__ = ["PeerPush"]
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from ..errors import Error
 from ..identity import Actor, Role
 from ..service import Reader
 from ..stix import now_micros
-from ..store import PeerRecord, Peers, Query, Refusal, StoredVersion, VersionFilter
-from ..streams import Event
+from ..store import PeerRecord, Peers, Query, Refusal, VersionFilter
 from ..streams._feed import Feed
 from ._client import PeerClient
 
@@ -32,19 +31,6 @@ BATCH = 500
 LEASE_SECONDS = 10.0
 PUSH = "push:"
 """Cursors of pushed collections are kept beside the pulled ones, under this prefix."""
-
-
-class _Wake:
-    """A feed sink that only wakes the pusher."""
-
-    def __init__(self, event: threading.Event) -> None:
-        self._event = event
-
-    def offer(self, items: Sequence[StoredVersion]) -> None:
-        self._event.set()
-
-    def notice(self, event: Event) -> None:
-        return None
 
 
 class PeerPush:
@@ -62,8 +48,7 @@ class PeerPush:
         self._wake = threading.Event()
 
     def run(self) -> None:
-        sink = _Wake(self._wake)
-        self._feed.attach(sink)
+        self._feed.watch(self._moved)
         delay = 1.0
         try:
             while not self._stop.is_set():
@@ -80,7 +65,10 @@ class PeerPush:
                     self._stop.wait(delay * (1 + random.random() / 4))
                     delay = min(delay * 2, 60.0)
         finally:
-            self._feed.detach(sink)
+            self._feed.unwatch(self._moved)
+
+    def _moved(self, date_added: int) -> None:
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()

@@ -27,14 +27,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..config import Settings
 from ..errors import Error
 from ..identity import Actor, Role
-from ..store import Attempt, Batch, Outcome, StoredVersion, WebhookRecord, Webhooks
-from ..streams import Event
+from ..store import Attempt, Batch, Outcome, WebhookRecord, Webhooks
 from ..streams._feed import Feed
 from ..streams._sse import StreamFilter
 from ..streams._webhook import Poster, encode_batch, headers
@@ -62,20 +61,6 @@ def _runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class _Wake:
-    """The dispatcher's feed sink: notes the newest change seen and wakes the dispatcher; never blocks."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self._dispatcher = dispatcher
-
-    def offer(self, items: Sequence[StoredVersion]) -> None:
-        if items:
-            self._dispatcher.saw(items[-1].date_added)
-
-    def notice(self, event: Event) -> None:
-        pass
-
-
 class Dispatcher:
     def __init__(self, storage: Webhooks, reader: Reader, feed: Feed, settings: Settings, poster: Poster,
                  clock: Callable[[], int]) -> None:
@@ -92,7 +77,6 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._sink = _Wake(self)
         self._busy: set[str] = set()
         """Webhooks being stepped on a worker."""
         self._again: set[str] = set()
@@ -121,7 +105,7 @@ class Dispatcher:
             self._thread = threading.Thread(target=self._run, name="phalanx-webhooks", daemon=True)
             self._wake.set()  # a first look at every webhook: some may have work left from before
             self._thread.start()
-        self._feed.attach(self._sink)
+        self._feed.watch(self.saw)
 
     def close(self) -> None:
         """Stop: attempts in progress finish and are settled (so none is repeated after a restart), then the
@@ -130,7 +114,7 @@ class Dispatcher:
             self._stop.set()
             thread, self._thread = self._thread, None
             pool, self._pool = self._pool, None
-        self._feed.detach(self._sink)
+        self._feed.unwatch(self.saw)
         self._wake.set()
         if thread is not None:
             thread.join(timeout=30)

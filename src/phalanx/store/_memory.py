@@ -262,6 +262,11 @@ class MemoryStore:
             return [self._stored(oid, ver, collection)
                     for _, collection, oid, ver in self._changes[start : start + limit]]
 
+    def last_change(self) -> int:
+        with self._lock:
+            self._check_open()
+            return self._changes[-1][0] if self._changes else 0
+
     def stats(self) -> StoreStats:
         with self._lock:
             self._check_open()

@@ -348,6 +348,11 @@ class Store(Protocol):
         it read them) and sees none twice. The live stream, webhooks and federation follow the store with it."""
         ...
 
+    def last_change(self) -> int:
+        """The ``date_added`` of the newest membership (0 when there is none): where a reader that wants only
+        what comes next starts, and how one that needs no rows learns that something changed."""
+        ...
+
     def stats(self) -> StoreStats:
         ...
 

@@ -384,6 +384,10 @@ class SqlStore:
         rows = self._engine.read(lambda tx: tx.rows(_CHANGES, [after, limit]))
         return [_stored(r[:-1], r[-1]) for r in rows]  # the last column: the collection's id
 
+    def last_change(self) -> int:
+        ((last,),) = self._engine.read(lambda tx: tx.rows("SELECT max(date_added) FROM memberships"))
+        return 0 if last is None else int(last)
+
     def stats(self) -> StoreStats:
         def work(tx: Tx) -> StoreStats:
             ((objects, versions),) = tx.rows("SELECT count(DISTINCT id), count(*) FROM versions")
