@@ -20,6 +20,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from ..identity import ApiKeyRecord, Organization, Role
 from ..ledger._bundle import Trust
 from ..service import Node
 from ..stix import Mode, now_micros
+from ..stix._parallel import default_workers, process_pool
 from ..store import Egress, PeerRecord, PeerState, Query, Refusal, VersionFilter
 from ._client import PeerClient
 from ._ingress import PeerLog
@@ -62,6 +64,7 @@ class Federation:
         self._links: dict[str, list[tuple[PeerLink | PeerPush, threading.Thread]]] = {}
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._pool: ProcessPoolExecutor | None = None
 
     # -- this node following others ------------------------------------------------------------------------
 
@@ -172,8 +175,12 @@ class Federation:
     # -- running the links (phalanx serve) -----------------------------------------------------------------
 
     def start(self) -> None:
-        """Follow every peer, each on its own thread, and pick up peers added or removed later."""
+        """Follow every peer, each on its own thread, and pick up peers added or removed later. Catch-up pages
+        are parsed in ``parse_workers`` worker processes (settings.md)."""
         with self._lock:
+            workers = self._node.settings.parse_workers
+            if self._pool is None and workers != 0:
+                self._pool = process_pool(default_workers() if workers < 0 else workers)
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="phalanx-federation", daemon=True)
                 self._watcher.start()
@@ -199,7 +206,7 @@ class Federation:
                         mode=Mode.STRICT if settings.strict else Mode.TOLERANT, limits=self._node.ingest.limits(),
                         require_signatures=settings.require_signatures, default_tlp=settings.default_tlp,
                         runner=self._runner, local_versions=self._local_versions,
-                        reconcile_every=settings.reconcile_seconds)
+                        reconcile_every=settings.reconcile_seconds, pool=self._pool)
 
     def _push(self, record: PeerRecord) -> PeerPush:
         return PeerPush(record, peers=self._peers, reader=self._node.reader, feed=self._node.feed,
@@ -236,6 +243,9 @@ class Federation:
             watcher.join(timeout=10)
         for name in list(self._links):
             self._stop_link(name)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _default_name(url: str) -> str:

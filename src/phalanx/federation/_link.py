@@ -21,6 +21,7 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -39,11 +40,16 @@ from ._reconcile import Answer, Range, VersionSet
 _log = logging.getLogger("phalanx.federation")
 
 PAGE = 1000
+MERGE = 4000
+"""The most objects stored in one transaction (pages and live messages waiting are merged up to it)."""
 IDLE_SECONDS = 60.0
 """A live stream that sends nothing, not even a heartbeat, for this long is dropped and opened again."""
 POLL_SECONDS = 5.0
 """How often a peer without a live stream is asked for what is new."""
 LOG_CHECK_SECONDS = 10.0
+_POOL_BYTES = 64 * 1024
+"""Pages at least this large are parsed in a worker process (when the node has a pool): smaller ones are not
+worth the trip."""
 LEASE_SECONDS = 10.0
 """A process that stops renewing (killed) lets another process, or itself restarted, take the peer over after
 this long."""
@@ -88,8 +94,9 @@ class PeerLink:
                  limits: Limits, require_signatures: bool, default_tlp: Tlp, runner: str,
                  clock: Callable[[], int] = now_micros, client: PeerClient | None = None,
                  local_versions: Callable[[str], Iterable[tuple[str, int]]] | None = None,
-                 reconcile_every: float = 3600.0) -> None:
+                 reconcile_every: float = 3600.0, pool: Executor | None = None) -> None:
         self.record = record
+        self._pool = pool
         self._local_versions = local_versions
         self._reconcile_every = reconcile_every
         self._repair: threading.Thread | None = None
@@ -187,7 +194,7 @@ class PeerLink:
                 batches = [self._queue.get(timeout=1.0)]
             except queue.Empty:
                 batches = []
-            while batches and sum(len(b.items) for b in batches) < PAGE:
+            while batches and sum(len(b.items) for b in batches) < MERGE:
                 try:
                     batches.append(self._queue.get_nowait())
                 except queue.Empty:
@@ -291,7 +298,7 @@ class PeerLink:
         stored = 0
         for start in range(0, len(ids), 50):
             body = self.client.versions_of(target.remote, ids[start:start + 50])
-            items = [item for item in self._objects(body)
+            items = [item for item in page_objects(body, self._mode, self._limits)
                      if not isinstance(item, StixObject) or (item.id, item.version) in wanted]
             if items:
                 before = self._peers.state(self.record.name).received
@@ -349,34 +356,41 @@ class PeerLink:
                 self._failed(exc)
 
     def _catch_up(self, remote: str, cursor: int | None, stop: threading.Event) -> int | None:
+        """TAXII pages after ``cursor`` until the last; each page is parsed (in a worker process, when the node
+        has them) while the next is fetched."""
         token = None
         start = cursor
+        parsing: tuple[Future[list[Parsed]], int | None, int] | None = None
         while not stop.is_set():
             page = self.client.page(remote, added_after=start, next_token=token, limit=PAGE,
                                     types=self.record.types)
-            items = self._objects(page.body)
             if page.last_added is not None:
                 cursor = max(cursor or 0, page.last_added)
             at = page.last_added if page.last_added is not None else self._clock()
-            if items and not self._put(Batch(remote, items, [at] * len(items), cursor), stop):
+            if parsing is not None and not self._deliver(remote, *parsing, stop):
                 return cursor
+            parsing = (self._parse(page.body), cursor, at)
             if not page.more:
-                return cursor
+                break
             token = page.next
+        if parsing is not None:
+            self._deliver(remote, *parsing, stop)
         return cursor
 
-    def _objects(self, envelope: bytes) -> list[Parsed]:
-        """The objects of a TAXII envelope from the peer (an envelope may leave ``objects`` out: none)."""
+    def _parse(self, envelope: bytes) -> Future[list[Parsed]]:
+        if self._pool is not None and len(envelope) >= _POOL_BYTES:
+            return self._pool.submit(page_objects, envelope, self._mode, self._limits)
+        done: Future[list[Parsed]] = Future()
         try:
-            return parse_document(envelope, mode=self._mode, limits=self._limits, envelope=True)
+            done.set_result(page_objects(envelope, self._mode, self._limits))
         except Error as exc:
-            try:
-                value = orjson.loads(envelope)
-            except orjson.JSONDecodeError:
-                value = None
-            if isinstance(value, dict) and "objects" not in value and "type" not in value:
-                return []  # an empty page: TAXII 2.1 leaves "objects" out
-            raise PeerRefused(f"the peer sent a TAXII page this node cannot read: {exc.message}") from exc
+            done.set_exception(exc)
+        return done
+
+    def _deliver(self, remote: str, parsing: Future[list[Parsed]], cursor: int | None, at: int,
+                 stop: threading.Event) -> bool:
+        items = parsing.result()
+        return not items or self._put(Batch(remote, items, [at] * len(items), cursor), stop)
 
     def _live(self, remote: str, cursor: int | None, stop: threading.Event) -> int | None:
         stream = self.client.stream([remote], last_event_id=cursor or 0, idle=IDLE_SECONDS,
@@ -413,6 +427,21 @@ class PeerLink:
             oid = obj.get("id") if isinstance(obj, dict) else None
             item = Refused(0, str(oid or ""), exc)
         return Batch(remote, [item], [added], added)
+
+
+def page_objects(envelope: bytes, mode: Mode, limits: Limits) -> list[Parsed]:
+    """The objects of a TAXII envelope from a peer (an envelope may leave ``objects`` out: none). Runs in a
+    worker process too."""
+    try:
+        return parse_document(envelope, mode=mode, limits=limits, envelope=True)
+    except Error as exc:
+        try:
+            value = orjson.loads(envelope)
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict) and "objects" not in value and "type" not in value:
+            return []  # an empty page: TAXII 2.1 leaves "objects" out
+        raise PeerRefused(f"the peer sent a TAXII page this node cannot read: {exc.message}") from exc
 
 
 def local_collection(admin: Admin, title: str, record: PeerRecord) -> Collection:

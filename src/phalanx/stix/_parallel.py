@@ -7,7 +7,7 @@ at most a few chunks in flight so that memory stays flat. Results are exactly th
 
 from __future__ import annotations
 
-__all__ = ["default_workers", "parse_jsonl_parallel"]
+__all__ = ["default_workers", "parse_jsonl_parallel", "process_pool"]
 
 import multiprocessing
 import os
@@ -41,6 +41,14 @@ def _follow_parent(parent: int) -> None:
     threading.Thread(target=watch, name="phalanx-parent-watch", daemon=True).start()
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for parsing: started fresh ("spawn": the calling process has threads, which forking would
+    copy mid-flight), and ending when the process that made them is gone."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_follow_parent,
+                               initargs=(os.getpid(),))
+
+
 def _parse_chunk(lines: list[bytes], first_line: int, mode: Mode, limits: Limits) -> list[Parsed]:
     return list(_parse_lines(lines, mode, limits, first_line=first_line))
 
@@ -50,10 +58,7 @@ def parse_jsonl_parallel(lines: Iterable[bytes], *, mode: Mode = Mode.STRICT, li
     """Like ``iter_jsonl``, with the parsing done by ``workers`` processes (default: ``default_workers()``)."""
     count = workers or default_workers()
     limits = limits or Limits()
-    # "spawn": the importing process has threads (the SQLite writer), which forking would copy mid-flight.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_follow_parent,
-                             initargs=(os.getpid(),)) as pool:
+    with process_pool(count) as pool:
         in_flight: deque[Future[list[Parsed]]] = deque()
         source = iter(lines)
         next_line = 1
