@@ -117,9 +117,6 @@ def commit_during_the_first_page_read(world: World, first: dict[str, object], se
     reader.page = page  # type: ignore[method-assign]
 
 
-@pytest.mark.xfail(strict=True, reason="_PolicyView.items reads each collection in its own query and moves the "
-                                       "cursor to the highest date_added seen: a version committed into an "
-                                       "already-read collection meanwhile is skipped for ever (webhooks)")
 def test_webhook_loses_a_version_committed_between_the_per_collection_reads(world: World) -> None:
     world.node.admin.add_collection("second", community="isac")
     with receiving() as receiver:
@@ -134,8 +131,6 @@ def test_webhook_loses_a_version_committed_between_the_per_collection_reads(worl
         assert indicator(2)["id"] in delivered  # ... but the earlier one never does
 
 
-@pytest.mark.xfail(strict=True, reason="live stream catch-up over several collections skips a version committed "
-                                       "into a collection already read (its date_added is below the cursor)")
 def test_live_stream_loses_a_version_committed_between_the_per_collection_reads(world: World) -> None:
     world.node.admin.add_collection("second", community="isac")
     share(world, "isac", indicator(1))
@@ -148,9 +143,6 @@ def test_live_stream_loses_a_version_committed_between_the_per_collection_reads(
         assert indicator(2)["id"] in got
 
 
-@pytest.mark.xfail(strict=True, reason="a change the feed buffers while the subscriber's last catch-up read runs "
-                                       "wakes nobody (live is still False) and a heartbeat timeout never calls "
-                                       "take(): it waits in the buffer until some other change arrives")
 def test_live_stream_holds_back_a_change_buffered_during_the_last_catch_up_read(world: World) -> None:
     world.node.admin.add_collection("second", community="isac")
     share(world, "isac", indicator(1))
@@ -179,9 +171,6 @@ def test_live_stream_holds_back_a_change_buffered_during_the_last_catch_up_read(
 
 
 @pytest.mark.parametrize("change", ["key revoked", "left the community"])
-@pytest.mark.xfail(strict=True, reason="the live stream decides access once, when it opens (_PolicyView keeps the "
-                                       "Visibility and venue): a revoked key or an organization that left the "
-                                       "community goes on receiving new objects")
 def test_live_stream_keeps_sending_after_access_is_withdrawn(world: World, change: str) -> None:
     with served(world.node) as base:
         secret, record = world.node.admin.create_key(world.globex.id, Role.READER)

@@ -38,9 +38,17 @@ T = TypeVar("T")
 
 
 class Admin:
-    def __init__(self, directory: Directory, clock: Callable[[], int]) -> None:
+    def __init__(self, directory: Directory, clock: Callable[[], int], *,
+                 changed: Callable[[], None] | None = None) -> None:
         self._directory = directory
         self._clock = clock
+        self._changed = changed
+        """Called after a change that may narrow what someone reads (a member leaving, a key revoked, a
+        collection made private or filtered): open live streams decide their access again at once."""
+
+    def _narrowed(self) -> None:
+        if self._changed is not None:
+            self._changed()
 
     # organizations
     def add_organization(self, name: str, *, sectors: tuple[str, ...] = ()) -> Organization:
@@ -80,6 +88,7 @@ class Admin:
     def leave(self, community: str, org_ref: str) -> Organization:
         org = self._directory.get_organization(org_ref)
         self._directory.remove_member(community, org.id)
+        self._narrowed()
         return org
 
     def members(self, community: str) -> list[Organization]:
@@ -104,6 +113,7 @@ class Admin:
                                  types=current.types if types is None else types)
         changed = replace(checked, id=current.id)
         self._directory.update_collection(changed)
+        self._narrowed()
         return changed
 
     def collection(self, ref: str) -> Collection:
@@ -195,7 +205,9 @@ class Admin:
             if before.user_id is not None:  # nor a key of a person it could not act as
                 holder = self._directory.get_user(before.user_id)
                 require(may_manage_key(by, org_id=before.org_id, role=holder.role))
-        return self._directory.revoke_api_key(key_id, self._clock()), before.revoked is None
+        revoked = self._directory.revoke_api_key(key_id, self._clock())
+        self._narrowed()
+        return revoked, before.revoked is None
 
     def authenticate(self, presented: str) -> Actor:
         return authenticate(self._directory, presented, now=self._clock())

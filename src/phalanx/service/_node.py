@@ -14,7 +14,7 @@ from ..ledger._witness import Submitter
 from ..stix import now_micros
 from ..store import Backend, open_backend, redact_url
 from ..store._ledger import StoredCheckpoint
-from ..streams import Bus, open_bus
+from ..streams import DIRECTORY_CHANGED, Bus, Event, open_bus
 from ..streams._feed import Feed
 from ._admin import Admin
 from ._announce import Announcer
@@ -37,7 +37,8 @@ class Node:
         self.backend = backend
         self.bus = bus if bus is not None else open_bus(settings.bus_url, subject=settings.bus_subject)
         self.feed = Feed(backend.store, self.bus)
-        self.admin = Admin(backend.directory, clock)
+        self.admin = Admin(backend.directory, clock, changed=lambda: self.bus.publish(
+            Event(DIRECTORY_CHANGED, {"at": clock()})))
         self.ledger = Ledger(backend.ledger, backend.store, origin=settings.ledger_origin,
                              hybrid=settings.ledger_hybrid, clock=clock)
         self.announcer = Announcer(self.bus, self.feed, self.ledger.origin)

@@ -196,6 +196,10 @@ class Reader:
 
     # the operator -------------------------------------------------------------------------------------
 
+    def last_change(self) -> int:
+        """The ``date_added`` of the newest membership in the store (it tells nothing about what it is)."""
+        return self._store.last_change()
+
     def stats(self) -> StoreStats:
         """What the store holds (operator only)."""
         return self._store.stats()

@@ -52,11 +52,18 @@ class _PolicyView:
                  wanted: StreamFilter, messages: _Messages | None = None) -> None:
         self._messages = messages or _Messages()
         self._reader = reader
-        self._actor = actor
+        self.wanted = wanted
         self._wanted = wanted
-        self._by_id: dict[str, tuple[CollectionAccess, Visibility, tuple[str, ...] | None]] = {
-            a.collection.id: (a, visibility(actor, a.venue), reader.types_for(actor, a.collection))
-            for a in accesses}
+        self.update(actor, accesses)
+
+    def update(self, actor: Actor, accesses: Sequence[CollectionAccess]) -> bool:
+        """What ``actor`` may see now (the feed's thread reads the new table as a whole); whether it changed."""
+        table = {a.collection.id: (a, visibility(actor, a.venue), self._reader.types_for(actor, a.collection))
+                 for a in accesses}
+        changed = getattr(self, "_by_id", None) != table
+        self._actor = actor
+        self._by_id: dict[str, tuple[CollectionAccess, Visibility, tuple[str, ...] | None]] = table
+        return changed
 
     def frame(self, item: StoredVersion) -> bytes | None:
         found = self._by_id.get(item.collection or "")
@@ -84,15 +91,21 @@ class _PolicyView:
         """What was stored after ``after``, read from the store, as the actor may see it and asked for it: the
         versions in ``date_added`` order, the cursor they reach (the last ``date_added`` read, kept or filtered
         out), and whether there is more."""
+        # Each collection is read in its own query, so the reads are not one snapshot: only what was committed
+        # before they began counts (date_added increases in commit order), and what comes later waits for the
+        # next step, rather than a version committed into a collection already read being skipped.
+        settled = self._reader.last_change()
+        if settled <= after:
+            return [], after, False
         pages = [self._reader.page(self._actor, Query(
             collection=cid, versions=(VersionFilter.ALL,), added_after=after, types=self._wanted.types, limit=limit))
             for cid in self._by_id]
         # Merge the collections by date_added, up to where every one of them is known to be complete.
-        bound = min((page.items[-1].date_added for page in pages if page.more), default=None)
-        items = sorted((item for page in pages for item in page.items
-                        if bound is None or item.date_added <= bound), key=lambda item: item.date_added)
-        reached = bound if bound is not None else max((item.date_added for item in items), default=after)
-        return [item for item in items if self._wanted.admits(item.type, item.canonical)], reached, bound is not None
+        bound = min([settled, *(page.items[-1].date_added for page in pages if page.more)])
+        items = sorted((item for page in pages for item in page.items if item.date_added <= bound),
+                       key=lambda item: item.date_added)
+        more = bound < settled or any(page.more for page in pages)
+        return [item for item in items if self._wanted.admits(item.type, item.canonical)], bound, more
 
 
 class Streams:
@@ -109,10 +122,7 @@ class Streams:
         """A subscriber for ``actor``, attached to the feed: it first catches up after ``last_event_id`` (from
         the time it connects, when None). Raises ``NotFound``/``PermissionDenied`` for a collection it may not
         read, ``InvalidParameter`` for an id that is not one."""
-        if wanted.collections:
-            accesses = [self._reader.readable(actor, ref) for ref in wanted.collections]
-        else:
-            accesses = [a for a in self._reader.collections(actor) if a.can_read]
+        accesses = self._accesses(actor, wanted)
         cursor = now_micros() if last_event_id is None else _event_id(last_event_id)
         subscriber = Subscriber(_PolicyView(self._reader, actor, accesses, wanted, self._messages), cursor,
                                 max_buffer=self._settings.stream_buffer)
@@ -122,6 +132,20 @@ class Streams:
             self._open.add(subscriber)
         self._feed.attach(subscriber)
         return subscriber
+
+    def _accesses(self, actor: Actor, wanted: StreamFilter) -> list[CollectionAccess]:
+        if wanted.collections:
+            return [self._reader.readable(actor, ref) for ref in wanted.collections]
+        return [a for a in self._reader.collections(actor) if a.can_read]
+
+    def recheck(self, subscriber: Subscriber, actor: Actor) -> None:
+        """Decide again what ``subscriber`` may see (``actor`` as its key authenticates now): membership, key and
+        egress changes apply to open streams too. Raises ``NotFound``/``PermissionDenied`` when a collection it
+        asked for is no longer readable: the stream ends."""
+        view = subscriber.view
+        assert isinstance(view, _PolicyView)
+        if view.update(actor, self._accesses(actor, view.wanted)):
+            subscriber.rewind()  # what waits was judged by the old rules: read it again from the store
 
     def close(self, subscriber: Subscriber) -> None:
         self._feed.detach(subscriber)

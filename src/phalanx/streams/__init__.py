@@ -4,6 +4,7 @@ subscriber reads, and the Server-Sent Events stream."""
 from ._bus import Bus, MemoryBus, Subscription, open_bus
 from ._events import (
     CHECKPOINT_PUBLISHED,
+    DIRECTORY_CHANGED,
     KINDS,
     OBJECT_ADDED,
     OBJECT_REVOKED,
@@ -14,6 +15,7 @@ from ._events import (
 
 __all__ = [
     "CHECKPOINT_PUBLISHED",
+    "DIRECTORY_CHANGED",
     "KINDS",
     "OBJECT_ADDED",
     "OBJECT_REVOKED",

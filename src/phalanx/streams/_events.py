@@ -8,8 +8,8 @@ from the store, in the order of ``date_added``, which the store makes strictly i
 
 from __future__ import annotations
 
-__all__ = ["CHECKPOINT_PUBLISHED", "KINDS", "OBJECT_ADDED", "OBJECT_REVOKED", "SIGHTING_ADDED", "Event",
-           "kind_of"]
+__all__ = ["CHECKPOINT_PUBLISHED", "DIRECTORY_CHANGED", "KINDS", "OBJECT_ADDED", "OBJECT_REVOKED", "SIGHTING_ADDED",
+           "Event", "kind_of"]
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +20,9 @@ OBJECT_ADDED = "object-added"
 OBJECT_REVOKED = "object-revoked"
 SIGHTING_ADDED = "sighting-added"
 CHECKPOINT_PUBLISHED = "checkpoint-published"
-KINDS = (OBJECT_ADDED, OBJECT_REVOKED, SIGHTING_ADDED, CHECKPOINT_PUBLISHED)
+DIRECTORY_CHANGED = "directory-changed"
+"""Who may read what may have narrowed (a key revoked, a member gone): open streams decide again."""
+KINDS = (OBJECT_ADDED, OBJECT_REVOKED, SIGHTING_ADDED, CHECKPOINT_PUBLISHED, DIRECTORY_CHANGED)
 
 
 def kind_of(stix_type: str, revoked: bool) -> str:
@@ -43,6 +45,8 @@ class Event:
         """What makes this event unique (a bus drops a second publication of the same key)."""
         if self.kind == CHECKPOINT_PUBLISHED:
             return f"{self.kind}:{self.data.get('origin')}:{self.data.get('size')}"
+        if self.kind == DIRECTORY_CHANGED:
+            return f"{self.kind}:{self.data.get('at')}"
         return f"{self.kind}:{self.data.get('collection')}:{self.data.get('date_added')}"
 
     def encode(self) -> bytes:

@@ -20,7 +20,7 @@ from typing import Protocol
 from ..errors import Error
 from ..store import Store, StoredVersion
 from ._bus import Bus, Subscription
-from ._events import CHECKPOINT_PUBLISHED, Event
+from ._events import CHECKPOINT_PUBLISHED, DIRECTORY_CHANGED, Event
 
 _log = logging.getLogger("phalanx.streams")
 
@@ -91,7 +91,7 @@ class Feed:
         self._wake.set()
 
     def _on_event(self, event: Event) -> None:
-        if event.kind == CHECKPOINT_PUBLISHED:
+        if event.kind in (CHECKPOINT_PUBLISHED, DIRECTORY_CHANGED):
             for sink in self._sinks:
                 sink.notice(event)
         else:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..store import StoredVersion
-from ._events import Event
+from ._events import DIRECTORY_CHANGED, Event
 
 Frame = tuple[int | None, bytes]
 """One message for the subscriber: the ``date_added`` it carries (None for a notice), and its encoding."""
@@ -57,6 +57,8 @@ class Subscriber:
         self.live = False
         self.lagged = False
         self.stopped = False
+        self.recheck_due = False
+        """Set when who may read what may have narrowed: the consumer decides access again before it sends."""
         self._waker: Callable[[], None] | None = None
 
     def on_ready(self, waker: Callable[[], None]) -> None:
@@ -69,6 +71,13 @@ class Subscriber:
         waker = self._waker
         if waker is not None:
             waker()
+
+    def rewind(self) -> None:
+        """Drop what waits and catch up again from the cursor (the rules it was judged by changed)."""
+        with self._lock:
+            self._buffer.clear()
+            self._accepting = False
+            self.live = False
 
     # -- the feed's side (its thread) -------------------------------------------------------------------
 
@@ -84,6 +93,12 @@ class Subscriber:
             self._push(frames)
 
     def notice(self, event: Event) -> None:
+        if event.kind == DIRECTORY_CHANGED:  # decide access again before anything more is sent
+            self.recheck_due = True
+            waker = self._waker
+            if waker is not None:
+                waker()
+            return
         if self.live and not self.lagged:
             encoded = self.view.notice(event)
             if encoded is not None:

@@ -12,15 +12,17 @@ from __future__ import annotations
 __all__ = ["STREAM_PARAMS", "stream_route"]
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .._http import check_params, split
-from ..errors import InvalidParameter
+from .._http import check_params, credentials, split
+from ..errors import Error, InvalidParameter
 from ..identity import Actor
 from ..service import Node
 from ..streams._live import Subscriber
@@ -39,7 +41,12 @@ def stream_filter(request: Request) -> StreamFilter:
                         None if confidence is None else int(confidence))
 
 
-async def _messages(node: Node, subscriber: Subscriber, request: Request) -> AsyncIterator[bytes]:
+_RECHECK_SECONDS = 1.0
+"""How often an open stream's access is decided again (a revoked key, a member that left, new egress rules),
+besides at once when this node (or, over NATS, another process of the hub) says the directory changed."""
+
+
+async def _messages(node: Node, subscriber: Subscriber, key: str | None) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
 
@@ -50,24 +57,41 @@ async def _messages(node: Node, subscriber: Subscriber, request: Request) -> Asy
     heartbeat = node.settings.stream_heartbeat_seconds
     try:
         yield b"retry: 2000\n\n"
-        more = True
-        while more and not subscriber.stopped:
-            sent, more = await run_in_threadpool(subscriber.catch_up)
-            if sent:
-                yield b"".join(sent)
+        checked = wrote = time.monotonic()
         while not subscriber.stopped:
+            while not subscriber.live and not subscriber.stopped:  # at first, and after a rewind
+                sent, _ = await run_in_threadpool(subscriber.catch_up)
+                if sent:
+                    wrote = time.monotonic()
+                    yield b"".join(sent)
+            if subscriber.recheck_due or time.monotonic() - checked > _RECHECK_SECONDS:
+                subscriber.recheck_due = False
+                checked = time.monotonic()
+                try:
+                    actor = await run_in_threadpool(node.admin.authenticate, key) if key else None
+                    if actor is not None:
+                        await run_in_threadpool(node.streams.recheck, subscriber, actor)
+                except Error as exc:  # the key was revoked, or a collection asked for is no longer readable
+                    yield b"event: closed\ndata: %s\n\n" % orjson.dumps({"reason": exc.message})
+                    return
+                if not subscriber.live:  # the rules changed: catch up again under the new ones
+                    continue
+            # Changes buffered while the last catch-up read ran are sent at once, not at the next change.
+            waiting = subscriber.take()
+            if waiting:
+                wrote = time.monotonic()
+                yield b"".join(waiting)
             try:
-                await asyncio.wait_for(ready.wait(), heartbeat)
+                await asyncio.wait_for(ready.wait(), min(heartbeat, _RECHECK_SECONDS))
             except TimeoutError:
-                yield HEARTBEAT
+                if time.monotonic() - wrote >= heartbeat:
+                    wrote = time.monotonic()
+                    yield HEARTBEAT
                 continue
             ready.clear()
             if subscriber.lagged:
                 yield lagged_message(subscriber.cursor)
                 return
-            waiting = subscriber.take()
-            if waiting:
-                yield b"".join(waiting)
     finally:
         node.streams.close(subscriber)
 
@@ -78,7 +102,8 @@ def stream_route(node: Node, guarded: Callable[[Callable[[Request, Actor], Await
         wanted = stream_filter(request)
         last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         subscriber = await run_in_threadpool(node.streams.open, actor, wanted, last)
-        return StreamingResponse(_messages(node, subscriber, request), media_type="text/event-stream",
+        key = credentials(request.headers.get("authorization"))
+        return StreamingResponse(_messages(node, subscriber, key), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     return Route("/api/v1/stream", guarded(stream))
