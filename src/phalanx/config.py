@@ -114,6 +114,9 @@ class Settings:
     """The NATS subject prefix (one per hub sharing a NATS server)."""
     stream_heartbeat_seconds: float = 15.0
     stream_buffer: int = 10_000
+    peer_default_tlp: Tlp = Tlp.AMBER_STRICT
+    """The level of an object received from a peer node that carries no TLP marking (the sender's own default is
+    unknown here): AMBER+STRICT keeps it for this node's own organization."""
     reconcile_seconds: float = 3600.0
     """How often a node compares each followed collection with its peer (range-based set reconciliation)."""
     """Messages a live-stream subscriber may have waiting before it is told it fell behind."""
@@ -188,6 +191,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bus_subject", "PHALANX_BUS_SUBJECT", _subject),
     Setting("stream_heartbeat_seconds", "PHALANX_STREAM_HEARTBEAT_SECONDS", _positive_float),
     Setting("stream_buffer", "PHALANX_STREAM_BUFFER", _positive_int),
+    Setting("peer_default_tlp", "PHALANX_PEER_DEFAULT_TLP", _tlp),
     Setting("reconcile_seconds", "PHALANX_RECONCILE_SECONDS", _positive_float),
     Setting("webhook_batch_size", "PHALANX_WEBHOOK_BATCH_SIZE", _positive_int),
     Setting("webhook_max_attempts", "PHALANX_WEBHOOK_MAX_ATTEMPTS", _positive_int),

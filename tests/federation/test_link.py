@@ -122,20 +122,22 @@ def test_strict_and_red_objects_reach_only_recipients_and_never_travel_on(sites:
     peer_b_on_a = a.node.admin.organization("peer b").id
     red = tlp_marking_definition(Tlp.RED)["id"]
     strict = tlp_marking_definition(Tlp.AMBER_STRICT)["id"]
+    amber = tlp_marking_definition(Tlp.AMBER)["id"]
     a.share(indicator(1, object_marking_refs=[red]))  # RED, named no one: A's own
     a.share(indicator(2, object_marking_refs=[red]), indicator(3, object_marking_refs=[strict]),
             recipients=(peer_b_on_a,))  # for B's node
     a.share(indicator(4, object_marking_refs=[strict]))  # AMBER+STRICT to the whole community (B's node included)
-    a.share(indicator(5))  # AMBER: the community
+    a.share(indicator(5, object_marking_refs=[amber]))  # AMBER: the community
+    a.share(indicator(6))  # unmarked: B cannot know A's default, so it keeps it for its own organization
     b.federation.start()
     c.federation.start()
     eventually(lambda: indicator(5)["id"] in c.ids())
     time.sleep(1.0)
-    assert b.ids() == {indicator(i)["id"] for i in (2, 3, 4, 5)}
+    assert b.ids() == {indicator(i)["id"] for i in (2, 3, 4, 5, 6)}
     # on B, what was for B's node is for B's own organization only
     other = b.node.admin.add_organization("Another member of B")
     b.node.admin.join("isac", other.id)
-    assert b.ids(as_org=b.org.id) == {indicator(i)["id"] for i in (2, 3, 4, 5)}
+    assert b.ids(as_org=b.org.id) == {indicator(i)["id"] for i in (2, 3, 4, 5, 6)}
     assert b.ids(as_org=other.id) == {indicator(5)["id"]}
     # ... and never travels on: C gets only the AMBER object
     assert c.ids() == {indicator(5)["id"]}

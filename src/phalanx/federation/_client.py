@@ -270,7 +270,10 @@ class LiveStream:
         self._closed = False
 
     def __iter__(self) -> Iterator[Message]:
-        return read_messages(self._lines())
+        try:
+            yield from read_messages(self._lines())
+        except ValueError as exc:
+            raise PeerRefused(f"the live stream of {self._url} sent {exc}") from None
 
     def _lines(self) -> Iterator[bytes]:
         while True:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from ..errors import ConfigError, Error, InvalidParameter, NotFound
-from ..identity import ApiKeyRecord, Organization, Role
+from ..identity import Actor, ApiKeyRecord, Organization, Role
 from ..ledger._bundle import Trust
 from ..service import Node
 from ..stix import Mode, now_micros
@@ -151,9 +151,12 @@ class Federation:
         node read that this node lacks, and fetch them."""
         return self._link(self._peers.get(name)).reconcile(self._local_versions)
 
-    def _local_versions(self, collection_id: str) -> Iterator[tuple[str, int]]:
+    def _local_versions(self, collection_id: str, peer_org: str) -> Iterator[tuple[str, int]]:
+        """What this node tells a peer it holds, to reconcile: what the peer sent it, and what the policy lets
+        the peer's organization read here anyway, never the rest (what is for this node's own people)."""
         query = Query(collection=collection_id, versions=(VersionFilter.ALL,), limit=1000)
-        return ((item.id, item.version) for item in self._node.reader.export(query))
+        return ((item.id, item.version) for item in self._node.reader.export(query, actor=Actor(peer_org,
+                                                                                                 Role.READER)))
 
     # -- others following this node ------------------------------------------------------------------------
 
@@ -204,7 +207,7 @@ class Federation:
         settings = self._node.settings
         return PeerLink(record, peers=self._peers, ingest=self._node.ingest, admin=self._node.admin,
                         mode=Mode.STRICT if settings.strict else Mode.TOLERANT, limits=self._node.ingest.limits(),
-                        require_signatures=settings.require_signatures, default_tlp=settings.default_tlp,
+                        require_signatures=settings.require_signatures, default_tlp=settings.peer_default_tlp,
                         runner=self._runner, local_versions=self._local_versions,
                         reconcile_every=settings.reconcile_seconds, pool=self._pool)
 

@@ -12,19 +12,18 @@ from __future__ import annotations
 __all__ = ["PeerKeys", "PeerLog"]
 
 import threading
-import time
 from typing import Any
 
-from ..errors import Error, InvalidSignature, UnknownKey
+from ..errors import Error, InvalidSignature, PeerUnavailable, UnknownKey
 from ..ledger import PublicKey, carries_signature, read_signature
 from ..ledger._bundle import Trust, verify_checkpoint
 from ..ledger._monitor import check_growth
-from ..stix import StixObject
+from ..stix import StixObject, now_micros
 from ..store import Peers
 from ._client import PeerClient
 
-_REFRESH_SECONDS = 30.0
-"""How often, at most, the peer's keys are fetched again to find one this node does not know yet."""
+_SKEW = 5_000_000
+"""How far apart (µs) two nodes' clocks may be."""
 
 
 class PeerLog:
@@ -52,14 +51,19 @@ class PeerKeys:
         self._require = require_signatures
         self._lock = threading.Lock()
         self._keys: dict[str, PublicKey] = {}
-        self._fetched = float("-inf")
+        self._fetched = 0
+        """When (µs, this node's clock) the peer's key list was last fetched."""
 
-    def _key(self, key_id: str) -> PublicKey:
+    def _key(self, key_id: str, at: int) -> PublicKey:
         with self._lock:
             key = self._keys.get(key_id)
-            if key is None and time.monotonic() - self._fetched > _REFRESH_SECONDS:
-                self._fetched = time.monotonic()
+            # The peer accepted the object at ``at`` (its clock), after it published the key: a list fetched
+            # before then (give or take the clocks' skew) may lack it, so fetch again; a later one is the answer.
+            if key is None and self._fetched < at + _SKEW:
+                # A failed fetch (PeerUnavailable) is not an answer: the batch is retried, nothing refused.
+                fetched = now_micros()
                 self._keys = {k.key_id: k for k in _readable(self._client.keys())}
+                self._fetched = fetched
                 key = self._keys.get(key_id)
         if key is None:
             raise UnknownKey(f"the peer published no signing key {key_id}")
@@ -75,12 +79,14 @@ class PeerKeys:
             signature = read_signature(obj.properties())
             if signature is None:
                 return obj
-            key = self._key(signature.key_id)
+            key = self._key(signature.key_id, at)
             key.check_time(at)
             key.verify(signature.message, signature.ed25519, signature.ml_dsa_44)
             if obj.created_by_ref is not None and obj.created_by_ref != key.org:
                 raise InvalidSignature(f"{obj.id} names {obj.created_by_ref} as its creator but is signed with a "
                                        f"key of {key.org}")
+        except PeerUnavailable:
+            raise  # the peer's keys could not be fetched: try the batch again later, refuse nothing
         except Error as exc:
             return "signature: " + exc.message
         return obj

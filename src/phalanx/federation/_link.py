@@ -22,6 +22,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -35,7 +36,7 @@ from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, now_micros, p
 from ..store import PeerRecord, Peers, Refusal
 from ._client import LiveStream, PeerClient
 from ._ingress import PeerKeys, PeerLog
-from ._reconcile import Answer, Range, VersionSet
+from ._reconcile import MAX_RANGES, Answer, Range, VersionSet
 
 _log = logging.getLogger("phalanx.federation")
 
@@ -47,6 +48,9 @@ IDLE_SECONDS = 60.0
 POLL_SECONDS = 5.0
 """How often a peer without a live stream is asked for what is new."""
 LOG_CHECK_SECONDS = 10.0
+MAX_ROUNDS = 40
+"""A reconciliation that has not ended after this many rounds is the peer's fault (a few are enough for any
+real difference: the rounds grow with the logarithm of the set)."""
 _POOL_BYTES = 64 * 1024
 """Pages at least this large are parsed in a worker process (when the node has a pool): smaller ones are not
 worth the trip."""
@@ -93,7 +97,7 @@ class PeerLink:
     def __init__(self, record: PeerRecord, *, peers: Peers, ingest: Ingest, admin: Admin, mode: Mode,
                  limits: Limits, require_signatures: bool, default_tlp: Tlp, runner: str,
                  clock: Callable[[], int] = now_micros, client: PeerClient | None = None,
-                 local_versions: Callable[[str], Iterable[tuple[str, int]]] | None = None,
+                 local_versions: Callable[[str, str], Iterable[tuple[str, int]]] | None = None,
                  reconcile_every: float = 3600.0, pool: Executor | None = None) -> None:
         self.record = record
         self._pool = pool
@@ -134,8 +138,10 @@ class PeerLink:
                 self._start_followers(targets)
                 self._consume(targets)
                 delay = 1.0
-            except Error as exc:
-                self._failed(exc)
+            except Exception as exc:  # whatever the peer sent or did, the link lives on and tries again
+                if not isinstance(exc, Error):
+                    _log.exception("peer %s: unexpected failure", self.record.name)
+                self._failed(exc if isinstance(exc, Error) else PeerRefused(f"unexpected failure: {exc!r}"))
                 self._stop_followers()
                 self._stop.wait(delay * (1 + random.random() / 4))
                 delay = min(delay * 2, 60.0)
@@ -188,8 +194,8 @@ class PeerLink:
         # The first repair pass once the catch-up is likely done, then every reconcile_every seconds.
         repair_at = checked + int(min(30.0, self._reconcile_every) * 1_000_000)
         while not self._stop.is_set():
-            if not any(f.is_alive() for f in self._followers):
-                raise PeerUnavailable(f"every follower of {self.record.url} stopped")
+            if not all(f.is_alive() for f in self._followers):
+                raise PeerUnavailable(f"a follower of {self.record.url} stopped: starting them again")
             try:
                 batches = [self._queue.get(timeout=1.0)]
             except queue.Empty:
@@ -250,7 +256,7 @@ class PeerLink:
             def check(obj: StixObject) -> StixObject | str:
                 return self.keys.check(obj, at=when.get((obj.id, obj.version), now))
 
-            for result in self._ingest.parsed(replace(sharing, check=check), items):
+            for result in self._ingest.parsed(replace(sharing, check=check, default_tlp=self._default_tlp), items):
                 if result.outcome == "accepted":
                     received += result.detail in ("added", "linked")
                 else:
@@ -259,22 +265,30 @@ class PeerLink:
 
     # -- repair: range-based set reconciliation ------------------------------------------------------------
 
-    def reconcile(self, local_versions: Callable[[str], Iterable[tuple[str, int]]]) -> Reconciled:
+    def reconcile(self, local_versions: Callable[[str, str], Iterable[tuple[str, int]]]) -> Reconciled:
         """Compare every followed collection with the peer (``_reconcile``), fetch the versions this node lacks
         and store them through the same checks as any other: whatever a cursor missed, the pass fills."""
         report = Reconciled()
         for target in self._targets():
             report.collections += 1
-            mine = VersionSet(local_versions(target.local.id))
-            ask, missing = [mine.whole()], []
+            mine = VersionSet(local_versions(target.local.id, self.record.org_id))
+            ask, missing, rounds = [mine.whole()], [], 0
             while ask:
+                rounds += 1
+                if rounds > MAX_ROUNDS or len(ask) > MAX_RANGES or self._stop.is_set():
+                    raise PeerRefused(f"reconciling {target.title!r} with the peer did not end within {MAX_ROUNDS} "
+                                      "rounds: its answers do not narrow the differences")
                 answers, sent, received = self.client.reconcile(target.remote, [r.record() for r in ask])
                 report.rounds += 1
                 report.sent += sent
                 report.received += received
-                ask = []
-                for record in answers:
+                asked_ranges, ask = ask, []
+                for asked, record in zip(asked_ranges, answers, strict=True):
                     more, lacking = mine.follow_up(_answer(record))
+                    if any(not (asked.lo <= r.lo < r.hi <= asked.hi) or (r.lo, r.hi) == (asked.lo, asked.hi)
+                           for r in more):
+                        raise PeerRefused("the peer answered a reconciliation round with parts outside, or as large "
+                                          "as, the range asked about")
                     ask += more
                     missing += lacking
             report.missing += len(missing)
@@ -360,7 +374,7 @@ class PeerLink:
         has them) while the next is fetched."""
         token = None
         start = cursor
-        parsing: tuple[Future[list[Parsed]], int | None, int] | None = None
+        parsing: tuple[Future[list[Parsed]], int | None, int, bytes] | None = None
         while not stop.is_set():
             page = self.client.page(remote, added_after=start, next_token=token, limit=PAGE,
                                     types=self.record.types)
@@ -369,7 +383,7 @@ class PeerLink:
             at = page.last_added if page.last_added is not None else self._clock()
             if parsing is not None and not self._deliver(remote, *parsing, stop):
                 return cursor
-            parsing = (self._parse(page.body), cursor, at)
+            parsing = (self._parse(page.body), cursor, at, page.body)
             if not page.more:
                 break
             token = page.next
@@ -379,7 +393,10 @@ class PeerLink:
 
     def _parse(self, envelope: bytes) -> Future[list[Parsed]]:
         if self._pool is not None and len(envelope) >= _POOL_BYTES:
-            return self._pool.submit(page_objects, envelope, self._mode, self._limits)
+            try:
+                return self._pool.submit(page_objects, envelope, self._mode, self._limits)
+            except (BrokenProcessPool, RuntimeError):  # broken or shut down: parse here
+                self._pool = None
         done: Future[list[Parsed]] = Future()
         try:
             done.set_result(page_objects(envelope, self._mode, self._limits))
@@ -387,9 +404,14 @@ class PeerLink:
             done.set_exception(exc)
         return done
 
-    def _deliver(self, remote: str, parsing: Future[list[Parsed]], cursor: int | None, at: int,
+    def _deliver(self, remote: str, parsing: Future[list[Parsed]], cursor: int | None, at: int, envelope: bytes,
                  stop: threading.Event) -> bool:
-        items = parsing.result()
+        try:
+            items = parsing.result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): parse here from now on
+            _log.warning("peer %s: the parse workers broke; parsing in this process", self.record.name)
+            self._pool = None
+            items = page_objects(envelope, self._mode, self._limits)
         return not items or self._put(Batch(remote, items, [at] * len(items), cursor), stop)
 
     def _live(self, remote: str, cursor: int | None, stop: threading.Event) -> int | None:
@@ -418,6 +440,8 @@ class PeerLink:
             message = orjson.loads(data)
             added = int(event_id or "")
             obj = message["object"]
+            if not 0 <= added < 2**63:
+                raise ValueError("an event id out of range")
         except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
             return Batch(remote, [], [], None, [Refusal(self._clock(), None,
                                                         "the peer sent a live-stream message this node cannot read")])

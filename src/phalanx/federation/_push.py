@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = ["PeerPush"]
 
+import contextlib
 import logging
 import random
 import threading
@@ -20,9 +21,10 @@ from collections.abc import Callable
 
 from ..errors import Error
 from ..identity import Actor, Role
+from ..policy import sharing_levels
 from ..service import Reader
-from ..stix import now_micros
-from ..store import PeerRecord, Peers, Query, Refusal, VersionFilter
+from ..stix import Mode, StixObject, Tlp, now_micros
+from ..store import PeerRecord, Peers, Query, Refusal, StoredVersion, VersionFilter
 from ..streams._feed import Feed
 from ._client import PeerClient
 
@@ -59,9 +61,11 @@ class PeerPush:
                     delay = 1.0
                     self._wake.wait(1.0)
                     self._wake.clear()
-                except Error as exc:
-                    _log.warning("peer %s (push): %s", self.record.name, exc.message)
-                    self._peers.failed(self.record.name, exc.message, now=self._clock())
+                except Exception as exc:  # whatever the peer answered, the pusher lives on and tries again
+                    message = exc.message if isinstance(exc, Error) else f"unexpected failure: {exc!r}"
+                    _log.warning("peer %s (push): %s", self.record.name, message)
+                    with contextlib.suppress(Error):
+                        self._peers.failed(self.record.name, message, now=self._clock())
                     self._stop.wait(delay * (1 + random.random() / 4))
                     delay = min(delay * 2, 60.0)
         finally:
@@ -93,15 +97,33 @@ class PeerPush:
                                                             limit=BATCH))
                 if not page.items:
                     break
-                status = self.client.push(remote, [item.canonical for item in page.items])
+                cursor = page.items[-1].date_added
+                travels = [item for item in page.items if _may_travel(item)]
+                status = self.client.push(remote, [item.canonical for item in travels]) if travels else {}
                 now = self._clock()
+                failures = status.get("failures")
                 refusals = [Refusal(now, str(f.get("id") or "") or None,
                                     "pushed, refused by the peer: " + str(f.get("message") or "no reason given"))
-                            for f in status.get("failures", []) if isinstance(f, dict)]
+                            for f in (failures if isinstance(failures, list) else []) if isinstance(f, dict)]
                 if refusals:
                     self._peers.refuse(self.record.name, refusals)
-                cursor = page.items[-1].date_added
                 self._peers.advance(self.record.name, {PUSH + local: cursor}, received=0, refused=len(refusals),
                                     now=now, lag=None)
-                sent += len(page.items)
+                sent += len(travels)
         return sent
+
+
+_STRICT = (Tlp.AMBER_STRICT.rank, Tlp.RED.rank)
+
+
+def _may_travel(item: StoredVersion) -> bool:
+    """Whether a version may be pushed: not AMBER+STRICT or RED, in whole or in part. The node pushed to could
+    only store such a version for its whole community (it has no organization of its own to keep it for), so
+    these go by pull only, where the receiving node keeps them for its own organization."""
+    if item.level in _STRICT:
+        return False
+    if b'"granular_markings"' not in item.canonical:
+        return True
+    _, top = sharing_levels(StixObject.from_json(item.canonical, mode=Mode.TOLERANT), default=Tlp.of_rank(item.level),
+                            strict=False)
+    return top.rank not in _STRICT

@@ -88,18 +88,22 @@ class Message:
     id: str | None = None
 
 
-def read_messages(lines: Iterable[bytes]) -> Iterator[Message]:
+def read_messages(lines: Iterable[bytes], *, max_bytes: int = 64 * 1024 * 1024) -> Iterator[Message]:
     """The messages of an event stream, read line by line (the WHATWG "interpreting an event stream" rules: a
     blank line ends a message, ``:`` starts a comment, an unknown field is ignored, a message with no data is
-    not dispatched)."""
+    not dispatched). A message of more than ``max_bytes`` raises ``ValueError``."""
     event, last_id = "", None
     data: list[str] = []
+    size = 0
     for raw in lines:
+        size += len(raw)
+        if size > max_bytes:
+            raise ValueError(f"an event-stream message of more than {max_bytes} bytes")
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if not line:
             if data:
                 yield Message(event or "message", "\n".join(data), last_id)
-            event, data = "", []
+            event, data, size = "", [], 0
             continue
         if line.startswith(":"):
             continue

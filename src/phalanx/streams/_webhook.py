@@ -14,10 +14,13 @@ from __future__ import annotations
 __all__ = ["MAX_READ", "HttpPoster", "InvalidTarget", "Poster", "Reply", "check_target", "encode_batch",
            "headers", "signature"]
 
+import contextlib
 import hashlib
 import hmac
 import http.client
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -130,6 +133,20 @@ class HttpPoster:
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # The socket timeout bounds each read; this bounds the whole attempt (a receiver that trickles its answer
+        # would otherwise hold a worker, and the webhook's lease, for as long as it likes).
+        expired = threading.Event()
+
+        def abort() -> None:
+            expired.set()
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(self._timeout, abort)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.request("POST", target, body=body, headers=dict(headers))
             response = connection.getresponse()
@@ -137,9 +154,14 @@ class HttpPoster:
         except TimeoutError:
             return None, f"no answer within {self._timeout:g} s"
         except (OSError, http.client.HTTPException) as exc:  # ssl.SSLError is an OSError
+            if expired.is_set():
+                return None, f"no answer within {self._timeout:g} s (or not all of it)"
             return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
+            watchdog.cancel()
             connection.close()
+        if expired.is_set():
+            return None, f"no answer within {self._timeout:g} s (or not all of it)"
         if 200 <= response.status < 300:
             return response.status, ""
         error = f"HTTP {response.status} {response.reason}".rstrip()
