@@ -598,9 +598,6 @@ def test_a_pushed_amber_strict_object_never_travels_on_at_the_receiving_node(sit
     assert indicator(1)["id"] not in a.ids()  # stays on B: not pushed where it would reach A's whole community
 
 
-@pytest.mark.xfail(strict=True, reason="PeerLink._fetch (the repair pass) judges signatures at the time of the repair, "
-                                       "not when the peer accepted the object: a version signed with a key that has "
-                                       "expired since is refused, so reconciliation can never fill that gap")
 def test_reconciliation_refuses_versions_signed_with_a_key_that_expired_since(sites: Callable[..., Site]) -> None:
     from phalanx.ledger import generate_key, sign_object
     from phalanx.stix import now_micros

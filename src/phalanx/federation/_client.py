@@ -170,6 +170,20 @@ class PeerClient:
             raise PeerRefused(f"the peer {self.url} answered a reconciliation round in a form this node cannot read")
         return answers, sent, received
 
+    def added(self, collection: str, ids: list[str]) -> dict[tuple[str, int], int]:
+        """When the peer added each version of these objects (its TAXII manifest): (id, version) -> date_added."""
+        params = {"match[id]": ",".join(ids), "match[version]": "all", "limit": "1000"}
+        path = f"/taxii2/api/collections/{quote(collection, safe='')}/manifest/?{urlencode(params)}"
+        found, _ = self._json_taxii(path)
+        records = found.get("objects") if isinstance(found, dict) else None
+        added: dict[tuple[str, int], int] = {}
+        for record in records if isinstance(records, list) else []:
+            try:
+                added[(str(record["id"]), parse_micros(record["version"]))] = parse_micros(record["date_added"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a record this node cannot read dates nothing
+        return added
+
     def versions_of(self, collection: str, ids: list[str]) -> bytes:
         """A TAXII envelope with every version of these objects in the collection (one page)."""
         params = {"match[id]": ",".join(ids), "match[version]": "all", "limit": "1000"}

@@ -311,12 +311,17 @@ class PeerLink:
         ids = sorted({oid for oid, _ in missing})
         stored = 0
         for start in range(0, len(ids), 50):
-            body = self.client.versions_of(target.remote, ids[start:start + 50])
+            chunk = ids[start:start + 50]
+            body = self.client.versions_of(target.remote, chunk)
+            added = self.client.added(target.remote, chunk)  # signatures are judged as when the peer took them
             items = [item for item in page_objects(body, self._mode, self._limits)
                      if not isinstance(item, StixObject) or (item.id, item.version) in wanted]
             if items:
+                now = self._clock()
+                when = [added.get((item.id, item.version), now) if isinstance(item, StixObject) else now
+                        for item in items]
                 before = self._peers.state(self.record.name).received
-                self.take(target.local, Batch(target.remote, items, [self._clock()] * len(items), None))
+                self.take(target.local, Batch(target.remote, items, when, None))
                 stored += self._peers.state(self.record.name).received - before
         return stored
 
