@@ -702,3 +702,13 @@ def test_another_organizations_version_here_is_named_only_by_a_writer_that_sees_
         PutStatus.DUPLICATE, PutStatus.CONFLICT]
     assert [r.status for r in store.put_many("c2", [same], contributor="identity--b",
                                              guard=WriteGuard(pass_on=(0, 1)))] == [PutStatus.RESTRICTED]
+
+
+def test_a_guard_lets_a_writer_version_the_objects_of_its_relays(backend: Backend) -> None:
+    store = backend.store
+    store.put_many("c1", [_leveled(1, 1, version=1), _leveled(2, 1, version=1)], contributor="identity--relay")
+    store.put_many("c1", [_leveled(3, 1, version=1)], contributor="identity--member")
+    guard = WriteGuard(relays=frozenset({"identity--relay"}))
+    results = store.put_many("c1", [_leveled(1, 1, version=2), _leveled(3, 1, version=2)],
+                             contributor="identity--other-relay", guard=guard)
+    assert [r.status for r in results] == [PutStatus.ADDED, PutStatus.FOREIGN]  # never a member's object

@@ -265,16 +265,13 @@ def test_an_object_red_by_the_senders_default_is_not_kept_for_the_home_organizat
     assert indicator(1)["id"] not in b.ids(as_org=other.id)  # RED: for B's own organization only
 
 
-@pytest.mark.xfail(strict=True, reason="a node owns a received object by the peer it came from first: in a mesh, a "
-                                       "later version from the object's origin is refused 'foreign', so C never "
-                                       "gets a version it is a recipient of")
-def test_in_a_mesh_a_later_version_from_the_origin_is_refused_as_foreign(sites: Callable[..., Site]) -> None:
+def test_in_a_mesh_a_later_version_from_the_origin_is_taken(sites: Callable[..., Site]) -> None:
     a, b, c = sites("a"), sites("b"), sites("c")
     b.follow(a)
     c.follow(b)
     b.federation.start()
     c.federation.start()
-    a.share(indicator(1))  # AMBER, the community: A -> B -> C
+    a.share(indicator(1, object_marking_refs=[tlp_marking_definition(Tlp.AMBER)["id"]]))  # A -> B -> C
     assert eventually(lambda: indicator(1)["id"] in c.ids())
     c.follow(a)  # now C hears A directly too (a mesh); serve picks the new peer up within a second
     assert eventually(lambda: c.federation.status("a").running and bool(c.federation.status("a").state.cursors))

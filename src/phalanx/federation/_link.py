@@ -250,7 +250,8 @@ class PeerLink:
             if not items:
                 continue
             # AMBER+STRICT and RED: for this node's own organization only, and never passed on (docs/federation.md)
-            sharing = self._ingest.authorize(self._actor, local.id,
+            relays = frozenset(r.org_id for r in self._peers.all())  # in a mesh, versions come by any peer
+            sharing = self._ingest.authorize(self._actor, local.id, relays=relays,
                                              organizations=(self.record.home,) if strict else ())
 
             def check(obj: StixObject) -> StixObject | str:

@@ -29,15 +29,18 @@ def _pass_on_levels(public: bool) -> tuple[Tlp, ...]:
     return (Tlp.CLEAR,) if public else (Tlp.CLEAR, Tlp.GREEN)
 
 
-def write_guard(actor: Actor, venue: Venue) -> WriteGuard:
+def write_guard(actor: Actor, venue: Venue, *, relays: frozenset[str] = frozenset()) -> WriteGuard:
     """What the store must refuse when ``actor`` shares into a collection of ``venue``: versioning others'
-    objects, passing on what may not travel, and naming others' versions it does not see whole there."""
+    objects, passing on what may not travel, and naming others' versions it does not see whole there.
+    ``relays`` are the organizations standing for peer nodes: a peer node may add versions to objects another
+    peer node relayed (in a mesh, an object's next version may come by another way than its first), never to
+    those of this node's members."""
     # What a writer sent it may name again: the echo rule (a peer is not sent back what it sent) is about reads.
     sees = replace(visibility(actor, venue), not_from=None)
     if actor.role in _UNLIMITED:
         return WriteGuard(may_version_others=True, pass_on=LEVELS, sees=sees)
     return WriteGuard(may_version_others=False, pass_on=tuple(t.rank for t in _pass_on_levels(venue.public)),
-                      sees=sees)
+                      sees=sees, relays=relays if actor.role is Role.PEER else frozenset())
 
 
 def may_pass_on(actor: Actor, *, level: Tlp, own: bool, public: bool) -> Decision:

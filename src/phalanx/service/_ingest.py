@@ -89,7 +89,8 @@ class Ingest:
         return Mode.TOLERANT if tolerant else Mode.STRICT
 
     def authorize(self, actor: Actor, collection_ref: str, *, organizations: Sequence[str] = (),
-                  people: Sequence[str] = (), tolerant: bool | None = None) -> Sharing:
+                  people: Sequence[str] = (), tolerant: bool | None = None,
+                  relays: frozenset[str] = frozenset()) -> Sharing:
         """Check that ``actor`` may share into the collection, to these recipients (names or ids of
         organizations, and usernames or ids of people); raises ``NotFound``, ``PermissionDenied`` or
         ``InvalidRecipients``."""
@@ -105,7 +106,7 @@ class Ingest:
         if not decision.allowed:
             raise InvalidRecipients(decision.reason, hint=decision.remedy)
         venue = Venue(collection.community, frozenset(members), collection.public)
-        return Sharing(actor, collection, recipients, principals(recipients), write_guard(actor, venue),
+        return Sharing(actor, collection, recipients, principals(recipients), write_guard(actor, venue, relays=relays),
                        self._settings.default_tlp, self.mode(tolerant) is Mode.STRICT)
 
     @staticmethod

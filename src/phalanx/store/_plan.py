@@ -198,7 +198,8 @@ def _general(rows: Sequence[VersionRow], known: Known, allocate: Callable[[int],
                 new_members.append((row, len(new_members)))
             continue
         owner = owners.get(row.id)
-        if guard is not None and not guard.may_version_others and owner is not None and owner != contributor:
+        if (guard is not None and not guard.may_version_others and owner is not None and owner != contributor
+                and owner not in guard.relays):
             pending.append((row, PutStatus.FOREIGN, None))
             continue
         oldest_revoked = min_revoked.get(row.id)

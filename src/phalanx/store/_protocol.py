@@ -221,6 +221,9 @@ class WriteGuard:
     may_version_others: bool = False
     """Whether the writer may add versions to (and so revoke) objects another organization contributed; when
     not, such rows are FOREIGN."""
+    relays: frozenset[str] = frozenset()
+    """Organizations whose objects the writer may add versions to all the same (the organizations standing for
+    peer nodes, when the writer is one too: a relayed object's later versions may come through another peer)."""
     pass_on: tuple[int, ...] = LEVELS
     """The levels at which the writer may put a version another organization contributed into this
     collection, judged by the version's stored ``top_level``. Any other row naming such a version is RESTRICTED,
