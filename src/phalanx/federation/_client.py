@@ -140,14 +140,13 @@ class PeerClient:
             raise PeerRefused(f"the peer {self.url} listed its signing keys in a form this node cannot read")
         return [k for k in found if isinstance(k, dict)]
 
-    def post_json(self, path: str, body: dict[str, Any]) -> tuple[Any, int, int]:
-        """POST ``body`` as JSON; the answer, and the bytes sent and received."""
-        data = orjson.dumps(body)
+    def _post(self, path: str, data: bytes, media_type: str) -> tuple[Any, int]:
+        """POST ``data`` (of ``media_type``, which the answer is asked in too); the answer's JSON and its size."""
         conn = self._connect(self._timeout)
         try:
             conn.request("POST", self._prefix + path, body=data, headers={
-                "Authorization": f"Bearer {self._key}", "Content-Type": "application/json",
-                "Accept": "application/json", "User-Agent": "phalanx-federation"})
+                "Authorization": f"Bearer {self._key}", "Content-Type": media_type, "Accept": media_type,
+                "User-Agent": "phalanx-federation"})
             response = conn.getresponse()
             answer = response.read(_MAX_BODY + 1)
         except (OSError, http.client.HTTPException) as exc:
@@ -157,9 +156,15 @@ class PeerClient:
         if response.status >= 300:
             raise _refusal(self.url, path, response.status, answer)
         try:
-            return orjson.loads(answer), len(data), len(answer)
+            return orjson.loads(answer), len(answer)
         except orjson.JSONDecodeError:
             raise PeerRefused(f"the peer {self.url} answered {path} with something that is not JSON") from None
+
+    def post_json(self, path: str, body: dict[str, Any]) -> tuple[Any, int, int]:
+        """POST ``body`` as JSON; the answer, and the bytes sent and received."""
+        data = orjson.dumps(body)
+        answer, received = self._post(path, data, "application/json")
+        return answer, len(data), received
 
     def reconcile(self, collection: str, ranges: list[dict[str, Any]]) -> tuple[list[Any], int, int]:
         """One round of set reconciliation on a collection: the peer's answers, bytes sent and received."""
@@ -195,24 +200,7 @@ class PeerClient:
         """POST objects to a collection of the peer over TAXII 2.1; the status resource it answers (waited for
         when the peer stores them in the background)."""
         body = b'{"objects":[' + b",".join(canonicals) + b"]}"
-        path = f"/taxii2/api/collections/{quote(collection, safe='')}/objects/"
-        conn = self._connect(self._timeout)
-        try:
-            conn.request("POST", self._prefix + path, body=body, headers={
-                "Authorization": f"Bearer {self._key}", "Content-Type": _TAXII, "Accept": _TAXII,
-                "User-Agent": "phalanx-federation"})
-            response = conn.getresponse()
-            answer = response.read(_MAX_BODY + 1)
-        except (OSError, http.client.HTTPException) as exc:
-            raise PeerUnavailable(f"the peer {self.url} cannot be reached: {_reason(exc)}") from None
-        finally:
-            conn.close()
-        if response.status >= 300:
-            raise _refusal(self.url, path, response.status, answer)
-        try:
-            status = orjson.loads(answer)
-        except orjson.JSONDecodeError:
-            raise PeerRefused(f"the peer {self.url} answered a TAXII POST with something that is not JSON") from None
+        status, _ = self._post(f"/taxii2/api/collections/{quote(collection, safe='')}/objects/", body, _TAXII)
         deadline = time.monotonic() + 300
         while isinstance(status, dict) and status.get("status") == "pending" and time.monotonic() < deadline:
             time.sleep(0.2)
