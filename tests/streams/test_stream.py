@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from phalanx.config import Settings
-from phalanx.identity import Role
+from phalanx.identity import Actor, Role
 from phalanx.stix import Tlp, tlp_marking_definition
 from tests.streams.server import Stream, served
 from tests.support import INDICATOR, World, bundle, make_world
@@ -222,3 +222,22 @@ def test_the_documented_client_reads_the_stream(world: World, base: str) -> None
     finally:
         client.kill()
         client.communicate()  # closes its pipe
+
+
+def test_a_stop_from_a_signal_handler_interrupting_the_streams_lock_does_not_deadlock(world: World) -> None:
+    """``Streams.stop`` runs in signal handlers, on the main thread, which may be inside ``Streams``' own lock when
+    the signal comes (a second SIGTERM while the first was handled hung ``make demo`` under ``timeout``)."""
+    from phalanx.streams._sse import StreamFilter
+
+    streams = world.node.streams
+    subscriber = streams.open(Actor(world.globex.id, Role.READER), StreamFilter())
+    done = threading.Event()
+
+    def interrupted() -> None:
+        with streams._lock:  # the main thread, inside the lock, when the handler runs
+            streams.stop()
+        done.set()
+
+    threading.Thread(target=interrupted, daemon=True).start()
+    assert done.wait(5), "stop() deadlocked"
+    assert subscriber.stopped

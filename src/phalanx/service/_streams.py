@@ -114,7 +114,9 @@ class Streams:
         self._feed = feed
         self._settings = settings
         self._messages = _Messages()
-        self._lock = threading.Lock()
+        # Re-entrant: stop() runs in signal handlers, which may interrupt the main thread inside this lock (a
+        # second SIGTERM while the first is handled deadlocked a plain Lock).
+        self._lock = threading.RLock()
         self._open: set[Subscriber] = set()
         self._stopping = False
 

@@ -67,6 +67,8 @@ class Subscriber:
 
     def stop(self) -> None:
         """The node is shutting down: the consumer ends the stream (its client resumes elsewhere)."""
+        if self.stopped:
+            return
         self.stopped = True
         waker = self._waker
         if waker is not None:
