@@ -91,10 +91,12 @@ def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> N
         f"'{base}/taxii2/api/collections/energy-isac/objects/?match[type]=indicator&limit=5'",
         f"  .venv/bin/phalanx policy explain --key {key} "
         "--object threat-actor--8b6297fe-cae7-47c6-9256-5584b417849c",
+        f"  curl -N -H 'Authorization: Bearer {key}' {base}/api/v1/stream   # live: what is shared from now on",
         f"  curl {base}/api/v1/ledger/checkpoint     # the transparency log's signed size and root",
         "  .venv/bin/phalanx stats",
         "  .venv/bin/phalanx --help",
-        "TAXII 2.1 is at /taxii2/ (docs/taxii.md); who sees what: docs/policy.md; proofs: docs/ledger.md.",
+        "TAXII 2.1 is at /taxii2/ (docs/taxii.md); who sees what: docs/policy.md; proofs: docs/ledger.md;",
+        "live streams, webhooks and other nodes: docs/streams.md, docs/federation.md (README: three nodes).",
     ]
     path = home / _DEMO_KEYS
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

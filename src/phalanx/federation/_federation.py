@@ -20,7 +20,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -181,9 +181,6 @@ class Federation:
         """Follow every peer, each on its own thread, and pick up peers added or removed later. Catch-up pages
         are parsed in ``parse_workers`` worker processes (settings.md)."""
         with self._lock:
-            workers = self._node.settings.parse_workers
-            if self._pool is None and workers != 0:
-                self._pool = process_pool(default_workers() if workers < 0 else workers)
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="phalanx-federation", daemon=True)
                 self._watcher.start()
@@ -209,7 +206,7 @@ class Federation:
                         mode=Mode.STRICT if settings.strict else Mode.TOLERANT, limits=self._node.ingest.limits(),
                         require_signatures=settings.require_signatures, default_tlp=settings.peer_default_tlp,
                         runner=self._runner, local_versions=self._local_versions,
-                        reconcile_every=settings.reconcile_seconds, pool=self._pool)
+                        reconcile_every=settings.reconcile_seconds, pool=self._parse_pool)
 
     def _push(self, record: PeerRecord) -> PeerPush:
         return PeerPush(record, peers=self._peers, reader=self._node.reader, feed=self._node.feed,
@@ -218,6 +215,15 @@ class Federation:
     def push(self, name: str) -> int:
         """Send peer ``name`` now what it may read here and was not sent yet (a push or both peer)."""
         return self._push(self._peers.get(name)).push_pending()
+
+    def _parse_pool(self) -> Executor | None:
+        """The worker processes that parse catch-up pages, made when a link first needs them (a node with no
+        peer, or nothing to catch up, starts none); None when ``parse_workers`` is 0."""
+        workers = self._node.settings.parse_workers
+        with self._lock:
+            if self._pool is None and workers != 0 and not self._stop.is_set():
+                self._pool = process_pool(default_workers() if workers < 0 else workers)
+            return self._pool
 
     def _start_link(self, record: PeerRecord) -> None:
         workers: list[PeerLink | PeerPush] = []

@@ -98,9 +98,10 @@ class PeerLink:
                  limits: Limits, require_signatures: bool, default_tlp: Tlp, runner: str,
                  clock: Callable[[], int] = now_micros, client: PeerClient | None = None,
                  local_versions: Callable[[str, str], Iterable[tuple[str, int]]] | None = None,
-                 reconcile_every: float = 3600.0, pool: Executor | None = None) -> None:
+                 reconcile_every: float = 3600.0, pool: Callable[[], Executor | None] | None = None) -> None:
         self.record = record
         self._pool = pool
+        """Gives the worker processes that parse large catch-up pages (made on first use), or None."""
         self._local_versions = local_versions
         self._reconcile_every = reconcile_every
         self._repair: threading.Thread | None = None
@@ -398,9 +399,10 @@ class PeerLink:
         return cursor
 
     def _parse(self, envelope: bytes) -> Future[list[Parsed]]:
-        if self._pool is not None and len(envelope) >= _POOL_BYTES:
+        pool = self._pool() if self._pool is not None and len(envelope) >= _POOL_BYTES else None
+        if pool is not None:
             try:
-                return self._pool.submit(page_objects, envelope, self._mode, self._limits)
+                return pool.submit(page_objects, envelope, self._mode, self._limits)
             except (BrokenProcessPool, RuntimeError):  # broken or shut down: parse here
                 self._pool = None
         done: Future[list[Parsed]] = Future()
