@@ -83,3 +83,22 @@ def test_egress_allowlists_are_kept_per_organization(backend: Backend) -> None:
     peers.set_egress(Egress("identity--p", (), ("sighting",)))  # replaced
     assert peers.egress("identity--p") == Egress("identity--p", (), ("sighting",))
     assert peers.egress("identity--q") == Egress("identity--q")
+
+
+def test_cursors_never_move_back_under_concurrent_advances(backend: Backend) -> None:
+    import threading
+
+    peers = backend.peers
+    peers.add(_peer())
+
+    def advance(key: str) -> None:
+        for cursor in range(1, 41):
+            peers.advance("alpha", {key: cursor}, received=1, refused=0, now=cursor, lag=None)
+
+    threads = [threading.Thread(target=advance, args=(key,)) for key in ("c1", "c2", "c3")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    state = peers.state("alpha")
+    assert state.cursors == {"c1": 40, "c2": 40, "c3": 40} and state.received == 120

@@ -75,6 +75,9 @@ class SqlPeers:
                 lag: int | None) -> None:
         def work(tx: Tx) -> None:
             self._known(tx, name)
+            # Lock the row before reading it (an UPDATE does, on PostgreSQL too): the link, the repair pass and
+            # the pusher advance the same peer from their own threads, and a cursor must never move back.
+            tx.run("UPDATE peers SET cursors = cursors WHERE name = ?", [name])
             (old,) = tx.rows("SELECT cursors FROM peers WHERE name = ?", [name])[0]
             merged: dict[str, int] = orjson.loads(old)
             for collection, cursor in cursors.items():
