@@ -9,22 +9,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from phalanx.config import Settings
 from phalanx.errors import AuthenticationError, NotFound
-from phalanx.federation import Federation, PeerClient
-from phalanx.identity import Actor, Organization, Role
-from phalanx.service import Node
+from phalanx.federation import PeerClient
+from phalanx.identity import Actor, Role
 from phalanx.stix import Tlp, tlp_marking_definition
-from phalanx.store import Query, VersionFilter
+from phalanx.store import Query
 from phalanx.streams._sse import Message, read_messages
+from tests.federation.sites import Site
 from tests.streams.server import Stream, served
 from tests.support import INDICATOR, World, bundle, make_world
 from tests.webhooks.receiver import receiving
@@ -192,61 +190,6 @@ def test_the_live_stream_stops_sending_once_access_is_withdrawn(world: World, ch
 
 
 # -- several nodes ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Site:
-    """One node, as in tests/federation/test_link.py: its organization in a community 'isac' with a collection
-    'isac', served on loopback."""
-
-    name: str
-    node: Node
-    org: Organization
-    url: str
-    federation: Federation
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.org.id, Role.CONTRIBUTOR)
-
-    def share(self, *objects: dict[str, object], recipients: tuple[str, ...] = (), collection: str = "isac") -> None:
-        results = self.node.ingest.document(self.actor, collection, bundle(*objects), organizations=recipients)
-        assert all(r.outcome == "accepted" for r in results), results
-
-    def ids(self, *, as_org: str | None = None, collection: str = "isac") -> set[str]:
-        if as_org is None:
-            found = self.node.reader.export(Query(collection=self.node.admin.collection(collection).id,
-                                                  versions=(VersionFilter.ALL,)))
-        else:
-            found = self.node.reader.export(Query(versions=(VersionFilter.ALL,)), actor=Actor(as_org, Role.READER))
-        return {item.id for item in found}
-
-    def versions(self, object_id: str) -> list[int]:
-        return [item.version for item in self.node.reader.export(Query(
-            collection=self.node.admin.collection("isac").id, ids=(object_id,), versions=(VersionFilter.ALL,)))]
-
-    def follow(self, other: Site, **options: Any) -> str:
-        secret, _ = other.federation.invite(self.name)
-        self.federation.add(other.url, secret, name=other.name, **options)
-        return secret
-
-
-@pytest.fixture
-def sites(tmp_path: Path) -> Iterator[Callable[..., Site]]:
-    with ExitStack() as stack:
-        def make(name: str, **settings: Any) -> Site:
-            node = Node.open(Settings(home=tmp_path / name, database_url=f"sqlite:///{tmp_path / name}.db",
-                                      stream_heartbeat_seconds=1.0, **settings), upgrade=True)
-            stack.callback(node.close)
-            node.admin.add_community("isac", title="ISAC")
-            org = node.admin.add_organization(f"{name} CERT")
-            node.admin.join("isac", org.id)
-            url = stack.enter_context(served(node))
-            federation = Federation(node)
-            stack.callback(federation.close)
-            return Site(name, node, org, url, federation)
-
-        yield make
 
 
 def test_an_unmarked_object_from_a_peer_is_kept_for_the_home_organization(

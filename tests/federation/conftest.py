@@ -1,0 +1,3 @@
+from tests.federation.sites import sites
+
+__all__ = ["sites"]
