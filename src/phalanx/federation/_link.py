@@ -30,7 +30,7 @@ import orjson
 from ..errors import Error, NotFound, PeerRefused, PeerUnavailable
 from ..identity import Actor, Collection, Role
 from ..ledger._bundle import Trust
-from ..policy import sharing_levels
+from ..policy import sharing_levels, stays_with_recipients
 from ..service import Admin, Ingest
 from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, now_micros, parse_document
 from ..store import PeerRecord, Peers, Refusal
@@ -57,7 +57,6 @@ worth the trip."""
 LEASE_SECONDS = 10.0
 """A process that stops renewing (killed) lets another process, or itself restarted, take the peer over after
 this long."""
-_STRICT = (Tlp.AMBER_STRICT, Tlp.RED)
 
 
 @dataclass(slots=True)
@@ -242,16 +241,16 @@ class PeerLink:
             if isinstance(item, StixObject):
                 when[(item.id, item.version)] = added
                 level, top = sharing_levels(item, default=self._default_tlp, strict=self._mode is Mode.STRICT)
-                groups[level in _STRICT or top in _STRICT].append(item)
+                groups[stays_with_recipients(level, top)].append(item)
             else:
                 groups[False].append(item)
         received, refusals = 0, []
         now = self._clock()
+        relays = frozenset(r.org_id for r in self._peers.all())  # in a mesh, versions come by any peer
         for strict, items in groups.items():
             if not items:
                 continue
             # AMBER+STRICT and RED: for this node's own organization only, and never passed on (docs/federation.md)
-            relays = frozenset(r.org_id for r in self._peers.all())  # in a mesh, versions come by any peer
             sharing = self._ingest.authorize(self._actor, local.id, relays=relays,
                                              organizations=(self.record.home,) if strict else ())
 

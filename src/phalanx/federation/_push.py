@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from ..errors import Error
 from ..identity import Actor, Role
-from ..policy import sharing_levels
+from ..policy import sharing_levels, stays_with_recipients
 from ..service import Reader
 from ..stix import Mode, StixObject, Tlp, now_micros
 from ..store import PeerRecord, Peers, Query, Refusal, StoredVersion, VersionFilter
@@ -113,17 +113,10 @@ class PeerPush:
         return sent
 
 
-_STRICT = (Tlp.AMBER_STRICT.rank, Tlp.RED.rank)
-
-
 def _may_travel(item: StoredVersion) -> bool:
-    """Whether a version may be pushed: not AMBER+STRICT or RED, in whole or in part. The node pushed to could
-    only store such a version for its whole community (it has no organization of its own to keep it for), so
-    these go by pull only, where the receiving node keeps them for its own organization."""
-    if item.level in _STRICT:
-        return False
-    if b'"granular_markings"' not in item.canonical:
-        return True
-    _, top = sharing_levels(StixObject.from_json(item.canonical, mode=Mode.TOLERANT), default=Tlp.of_rank(item.level),
-                            strict=False)
-    return top.rank not in _STRICT
+    """Whether a version may be pushed: not one that stays with its recipients (``policy.stays_with_recipients``).
+    Its parts' levels are read only when it has granular markings."""
+    level = top = Tlp.of_rank(item.level)
+    if b'"granular_markings"' in item.canonical:
+        _, top = sharing_levels(StixObject.from_json(item.canonical, mode=Mode.TOLERANT), default=level, strict=False)
+    return not stays_with_recipients(level, top)

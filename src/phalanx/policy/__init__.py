@@ -42,7 +42,7 @@ from ._audience import (
 from ._decision import Decision, require
 from ._levels import level_of, level_story, sharing_levels, top_level_of
 from ._scope import Recipients, check_recipients, named, principals, scope_notes
-from ._writes import delete_owner, may_pass_on, write_guard
+from ._writes import delete_owner, may_pass_on, stays_with_recipients, write_guard
 
 __all__ = [
     "READ_RULES",
@@ -73,6 +73,7 @@ __all__ = [
     "require",
     "scope_notes",
     "sharing_levels",
+    "stays_with_recipients",
     "top_level_of",
     "visibility",
     "visible_up_to",

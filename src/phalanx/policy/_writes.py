@@ -11,7 +11,7 @@ a peer is contributed, on it, by the organization that stands for that peer (doc
 
 from __future__ import annotations
 
-__all__ = ["delete_owner", "may_pass_on", "write_guard"]
+__all__ = ["delete_owner", "may_pass_on", "stays_with_recipients", "write_guard"]
 
 from dataclasses import replace
 
@@ -41,6 +41,17 @@ def write_guard(actor: Actor, venue: Venue, *, relays: frozenset[str] = frozense
         return WriteGuard(may_version_others=True, pass_on=LEVELS, sees=sees)
     return WriteGuard(may_version_others=False, pass_on=tuple(t.rank for t in _pass_on_levels(venue.public)),
                       sees=sees, relays=relays if actor.role is Role.PEER else frozenset())
+
+
+def stays_with_recipients(level: Tlp, top: Tlp) -> bool:
+    """Whether a version (at ``level``, with parts up to ``top``) is AMBER+STRICT or RED, in whole or in part:
+    it is for its recipient organization alone and travels no further. A node that receives it from a peer keeps
+    it for its own organization, never passes it on, and never pushes it to a peer (which could only keep it
+    for its whole community)."""
+    return level in _RECIPIENTS_ONLY or top in _RECIPIENTS_ONLY
+
+
+_RECIPIENTS_ONLY = (Tlp.AMBER_STRICT, Tlp.RED)
 
 
 def may_pass_on(actor: Actor, *, level: Tlp, own: bool, public: bool) -> Decision:
