@@ -53,7 +53,6 @@ class _PolicyView:
         self._messages = messages or _Messages()
         self._reader = reader
         self.wanted = wanted
-        self._wanted = wanted
         self.update(actor, accesses)
 
     def update(self, actor: Actor, accesses: Sequence[CollectionAccess]) -> bool:
@@ -70,13 +69,13 @@ class _PolicyView:
         if found is None:
             return None
         access, seen, allowed = found
-        if (allowed is not None and item.type not in allowed) or not self._wanted.admits_type(item.type):
+        if (allowed is not None and item.type not in allowed) or not self.wanted.admits_type(item.type):
             return None
         if not seen.admits(level=item.level, scope=item.scope, contributor=item.contributor,
                            sharer=item.sharer or item.contributor):
             return None
         served = self._reader.served(self._actor, access.venue, item)
-        if not self._wanted.admits(item.type, served.canonical):
+        if not self.wanted.admits(item.type, served.canonical):
             return None
         return self._messages.of(item) if served is item else message(served)
 
@@ -98,14 +97,14 @@ class _PolicyView:
         if settled <= after:
             return [], after, False
         pages = [self._reader.page(self._actor, Query(
-            collection=cid, versions=(VersionFilter.ALL,), added_after=after, types=self._wanted.types, limit=limit))
+            collection=cid, versions=(VersionFilter.ALL,), added_after=after, types=self.wanted.types, limit=limit))
             for cid in self._by_id]
         # Merge the collections by date_added, up to where every one of them is known to be complete.
         bound = min([settled, *(page.items[-1].date_added for page in pages if page.more)])
         items = sorted((item for page in pages for item in page.items if item.date_added <= bound),
                        key=lambda item: item.date_added)
         more = bound < settled or any(page.more for page in pages)
-        return [item for item in items if self._wanted.admits(item.type, item.canonical)], bound, more
+        return [item for item in items if self.wanted.admits(item.type, item.canonical)], bound, more
 
 
 class Streams:
