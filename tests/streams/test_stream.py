@@ -162,10 +162,15 @@ def test_reconnecting_during_a_stream_of_writes_delivers_each_exactly_once(world
     assert received == [indicator(i)["id"] for i in range(total)]
 
 
+def stream_cursor(line: bytes) -> int:
+    return int(json.loads(line.removeprefix(b"data: "))["last_event_id"])
+
+
 def test_heartbeats_keep_an_idle_stream_alive(world: World, base: str) -> None:
     stream = Stream(base, key(world, world.globex.id))
-    lines = [stream.response.readline() for _ in range(4)]
-    assert b": keep-alive\n" in lines
+    lines = [stream.response.readline() for _ in range(6)]
+    assert lines[2] == b"event: live\n" and stream_cursor(lines[3]) > 0  # caught up (with nothing to send)
+    assert b": keep-alive\n" in lines  # after the catch-up (nothing to send), only heartbeats
     stream.close()
 
 

@@ -9,7 +9,8 @@ resume, and the stream ends.
 
 from __future__ import annotations
 
-__all__ = ["HEARTBEAT", "Message", "StreamFilter", "lagged_message", "message", "notice_message", "read_messages"]
+__all__ = ["HEARTBEAT", "Message", "StreamFilter", "lagged_message", "live_message", "message", "notice_message",
+           "read_messages"]
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ def message(item: StoredVersion, canonical: bytes | None = None) -> bytes:
 
 def notice_message(event: Event) -> bytes:
     return b"event: %s\ndata: %s\n\n" % (event.kind.encode(), orjson.dumps(event.data))
+
+
+def live_message(cursor: int) -> bytes:
+    """Sent once the catch-up is done: everything stored up to ``cursor`` has been sent; live changes follow."""
+    return b"event: live\ndata: %s\n\n" % orjson.dumps({"last_event_id": str(cursor)})
 
 
 def lagged_message(cursor: int) -> bytes:

@@ -26,7 +26,7 @@ from ..errors import Error, InvalidParameter
 from ..identity import Actor
 from ..service import Node
 from ..streams._live import Subscriber
-from ..streams._sse import HEARTBEAT, StreamFilter, lagged_message
+from ..streams._sse import HEARTBEAT, StreamFilter, lagged_message, live_message
 
 STREAM_PARAMS = ("collection", "type", "label", "min_confidence", "last_event_id")
 
@@ -59,11 +59,15 @@ async def _messages(node: Node, subscriber: Subscriber, key: str | None) -> Asyn
         yield b"retry: 2000\n\n"
         checked = wrote = time.monotonic()
         while not subscriber.stopped:
+            caught_up = False
             while not subscriber.live and not subscriber.stopped:  # at first, and after a rewind
+                caught_up = True
                 sent, _ = await run_in_threadpool(subscriber.catch_up)
                 if sent:
                     wrote = time.monotonic()
                     yield b"".join(sent)
+            if caught_up and subscriber.live:
+                yield live_message(subscriber.cursor)
             if subscriber.recheck_due or time.monotonic() - checked > _RECHECK_SECONDS:
                 subscriber.recheck_due = False
                 checked = time.monotonic()
