@@ -40,6 +40,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_query.py
 	$(BIN)/python benchmarks/bench_taxii.py
 	$(BIN)/python benchmarks/bench_federation.py
+	$(BIN)/python benchmarks/bench_match.py
 
 clean:
 	rm -rf $(VENV) .phalanx .mypy_cache .ruff_cache .pytest_cache

@@ -111,7 +111,16 @@ def _validator() -> tuple[Callable[[str, Any], Any], Any]:
     found = {os.path.basename(p)[: -len(".json")]: p for p in glob.glob(f"{STIX_SCHEMAS}/**/*.json", recursive=True)}
     if "indicator" not in found:
         raise SystemExit(f"no STIX 2.1 schemas in {STIX_SCHEMAS}")
-    module._SCHEMAS_FOUND.setdefault(builtin, {}).update(found)
+    if hasattr(module, "_SCHEMAS_FOUND"):  # stix2-validator 3.3
+        module._SCHEMAS_FOUND.setdefault(builtin, {}).update(found)
+    else:  # 3.2 (beside stix2-patterns<2): its built-in schema pass takes the folder as an argument
+        original = module._get_error_generator
+
+        def with_schemas(name: str, obj: Any, schema_dir: str | None = None, version: str = "2.1",
+                         default: str = "core") -> Any:
+            return original(name, obj, schema_dir or str(STIX_SCHEMAS), version, default)
+
+        module._get_error_generator = with_schemas
     return validate_string, ValidationOptions(version="2.1", strict=True)
 
 

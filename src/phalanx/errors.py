@@ -18,7 +18,9 @@ __all__ = [
     "InvalidCursor",
     "InvalidJSON",
     "InvalidNote",
+    "InvalidObservation",
     "InvalidParameter",
+    "InvalidPattern",
     "InvalidProof",
     "InvalidQuery",
     "InvalidRecipients",
@@ -36,6 +38,7 @@ __all__ = [
     "UnreadableInput",
     "UnsignedObject",
     "Violation",
+    "WarningListed",
 ]
 
 from dataclasses import dataclass
@@ -268,3 +271,40 @@ class PeerRefused(Error):
 
     hint = ("Check the key the peer's operator gave you ('phalanx peer add URL --key ...') and that it is a peer "
             "key of an organization that is a member of the peer's community.")
+
+
+class InvalidObservation(Error):
+    """Observed data cannot be matched: an observed-data lacks its times or count, or a property a pattern
+    compares holds a value that comparison cannot read (a timestamp, an IP address or CIDR block that does not
+    parse, a reference that is not an id, a ``*_hex``/``*_bin`` value that does not decode)."""
+
+    hint = ("Fix the observed data: observed-data needs first_observed, last_observed, number_observed >= 1 and "
+            "object_refs (STIX 2.1) or objects (STIX 2.0); timestamps look like 2024-01-31T12:00:00Z.")
+
+
+class InvalidPattern(Error):
+    """A STIX pattern does not parse, or uses a construct wrongly: where (an offset into the pattern) and what
+    was expected there."""
+
+    hint = ("Fix the pattern at the position shown; STIX 2.1 section 9 has the grammar. Example: "
+            "[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'example.com']")
+
+    def __init__(self, message: str, *, position: int, expected: tuple[str, ...] = (), pattern: str = "",
+                 hint: str | None = None) -> None:
+        where = f"at position {position}"
+        if pattern:
+            start = max(0, position - 20)
+            where += f" ({'...' if start else ''}{pattern[start:position]}>>>{pattern[position:position + 20]})"
+        super().__init__(f"{message} {where}", hint=hint)
+        self.position = position
+        self.expected = expected
+        self.pattern = pattern
+
+
+class WarningListed(Error):
+    """An indicator alerts on a value that a MISP warning list names as usually benign (a top-1M domain, a private
+    address, a public DNS resolver, the hash of an empty file), and the node refuses such indicators (setting
+    ``warninglists = 'refuse'``)."""
+
+    hint = ("Check the value: if it is not what the indicator is about, remove it from the pattern; if it is, ask "
+            "the node's operator to set warninglists = 'warn' (accepted with a warning).")

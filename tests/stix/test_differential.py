@@ -37,6 +37,13 @@ REFERENCE_SHOULDS = {
     "302": "external references with a url SHOULD have hashes (spec 2.5); nearly no producer does; we accept",
 }
 
+# Errors of the reference we do not count, by what they say (not by a code: they have none).
+REFERENCE_IGNORED = {
+    "software-languages": ("invalid ISO 639-2 language", "stix2-validator 3.2.0, the last that installs beside "
+                           "stix2-patterns<2 (which the reference matcher needs), takes 'en' for an invalid "
+                           "language; the spec's own software example uses it, and 3.3 accepts it"),
+}
+
 # Broken-corpus cases the reference accepts (or crashes on) although the spec says MUST: we refuse them.
 REFERENCE_MISSES = {
     "spec-version-2.0": "the reference, told version 2.1, still accepts spec_version '2.0' (its schema enum "
@@ -119,7 +126,8 @@ def reference() -> Iterator[Any]:
         except Exception as exc:  # the reference crashing is reported as such
             return "crash", [repr(exc)]
         errors = [str(e) for e in result.errors]
-        musts = [e for e in errors if not (set(_CODE_RE.findall(e)) & set(REFERENCE_SHOULDS))]
+        musts = [e for e in errors if not (set(_CODE_RE.findall(e)) & set(REFERENCE_SHOULDS))
+                 and not any(text in e for text, _ in REFERENCE_IGNORED.values())]
         return result.is_valid, musts
 
     with pytest.MonkeyPatch.context() as mp:
@@ -216,10 +224,11 @@ def test_valid_bases_agree(reference: Any, name: str) -> None:
     if name in REFERENCE_REFUSES_VALID:
         assert musts != [], f"the reference now accepts {name}: drop the exception"
     else:
-        assert valid is True, musts
+        assert valid is True or musts == [], musts  # invalid only by errors not counted (REFERENCE_IGNORED)
 
 
 def test_documented_differences_are_in_the_docs() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "stix-validation.md").read_text(encoding="utf-8")
-    for key in [*REFERENCE_SHOULDS, *REFERENCE_MISSES, *GENERATED_MISSES, *REFERENCE_REFUSES_VALID]:
+    for key in [*REFERENCE_SHOULDS, *REFERENCE_MISSES, *GENERATED_MISSES, *REFERENCE_REFUSES_VALID,
+                *REFERENCE_IGNORED]:
         assert f"`{key}`" in text, key

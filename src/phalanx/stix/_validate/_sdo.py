@@ -4,10 +4,11 @@ from __future__ import annotations
 
 __all__ = ["GENERIC_SCO", "GENERIC_SDO", "SDO_SPECS", "sdo"]
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from ...errors import InvalidPattern
+from ...pattern import parse as parse_pattern
 from ._common import (
     KILL_CHAIN_PHASES,
     SCO_COMMON,
@@ -80,59 +81,10 @@ def _pattern(value: Any, path: str, ctx: Ctx) -> None:
     elif not value.strip():
         ctx.error(path, "pattern-syntax", "is empty; expected a detection pattern")
     elif ctx.obj.get("pattern_type") == "stix":
-        problem = _stix_pattern_problem(value)
-        if problem is not None:
-            ctx.error(path, "pattern-syntax", f"is not a STIX pattern: {problem}")
-
-
-_STRING_LITERAL_RE = re.compile(r"'(?:[^'\\]|\\.)*'")
-_LIST_INDEX_RE = re.compile(r"\[(?:\*|[0-9]+)\]")
-_BRACKET_RE = re.compile(r"[\[\]()]")
-
-
-def _stix_pattern_problem(pattern: str) -> str | None:
-    """A cheap structural check of a STIX pattern (section 9): string literals closed, brackets and
-    parentheses balanced, and every observation expression ``[...]`` holding an ``object-type:property``."""
-    if "\\" in pattern:
-        text = _STRING_LITERAL_RE.sub("", pattern)
-        if "'" in text:
-            return "a string literal is never closed"
-    else:  # no escapes: the literals are every other piece between quotes
-        pieces = pattern.split("'")
-        if len(pieces) % 2 == 0:
-            return "a string literal is never closed"
-        text = "".join(pieces[0::2])
-    if "(" not in text and text.count("[") == 1:  # the common case: one observation expression
-        start = text.find("[")
-        end = text.find("]")
-        if end < start or text.count("]") != 1:
-            return "its brackets are not balanced"
-        if ":" not in text[start + 1:end]:
-            return f"{text[start + 1:end][:40]!r} has no object-type:property comparison"
-        return None
-    text = _LIST_INDEX_RE.sub("", text)
-    stack: list[tuple[str, int]] = []
-    saw_observation = False
-    for m in _BRACKET_RE.finditer(text):
-        c = m[0]
-        if c == "[" or c == "(":
-            stack.append((c, m.start()))
-            continue
-        opener = "[" if c == "]" else "("
-        if not stack or stack[-1][0] != opener:
-            return f"{c!r} does not close anything"
-        _, start = stack.pop()
-        if c == "]":
-            if stack and any(kind == "[" for kind, _ in stack):
-                return "an observation expression inside another one"
-            saw_observation = True
-            if ":" not in text[start + 1:m.start()]:
-                return f"{text[start + 1:m.start()][:40]!r} has no object-type:property comparison"
-    if stack:
-        return f"{stack[-1][0]!r} is never closed"
-    if not saw_observation:
-        return "no observation expression in [brackets]"
-    return None
+        try:
+            parse_pattern(value)
+        except InvalidPattern as exc:
+            ctx.error(path, "pattern-syntax", f"is not a valid STIX pattern: {exc.message}")
 
 
 def _malware_name(obj: Mapping[str, Any], ctx: Ctx) -> None:
