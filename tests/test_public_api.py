@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PACKAGES = ["phalanx", "phalanx.errors", "phalanx.config", "phalanx.stix", "phalanx.store", "phalanx.identity",
-            "phalanx.policy", "phalanx.service", "phalanx.web", "phalanx.cli"]
+            "phalanx.policy", "phalanx.service", "phalanx.web", "phalanx.cli", "phalanx.analysis", "phalanx.pattern"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -73,6 +73,13 @@ def _bool(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _warninglists(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("warn", "refuse", "off"):
+        raise ValueError("must be 'warn', 'refuse' or 'off'")
+    return value
+
+
 def _subject(text: str) -> str:
     if not text or not all(c.isalnum() or c in "-_" for c in text):
         raise ValueError("must be letters, digits, '-' and '_' (a NATS subject token)")
@@ -103,6 +110,9 @@ class Settings:
     status_retention_days: float = 7.0
     require_signatures: bool = False
     """Refuse objects that carry no signature (unless the hub holds a custodial key for their organization)."""
+    warninglists: str = "warn"
+    """What ingest does with an indicator whose values are on a MISP warning list: 'warn' (accept it, with a
+    warning naming the lists), 'refuse', or 'off' (do not check)."""
     ledger_origin: str = ""
     """The name of this node's log in its checkpoints; empty: ``phalanx.local/`` and a random suffix, chosen once."""
     ledger_hybrid: bool = False
@@ -129,6 +139,9 @@ class Settings:
     webhook_backoff_max_seconds: float = 600.0
     webhook_timeout_seconds: float = 10.0
     """How long one POST may take to connect, and to each read of the answer."""
+    sighting_k: int = 3
+    """Sighting counts are shown to a member only when at least this many organizations besides its own are
+    behind them (k-anonymity); below, "fewer than k"."""
 
     @property
     def database(self) -> str:
@@ -185,6 +198,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls_key", "PHALANX_TLS_KEY", str),
     Setting("status_retention_days", "PHALANX_STATUS_RETENTION_DAYS", _positive_float),
     Setting("require_signatures", "PHALANX_REQUIRE_SIGNATURES", _bool),
+    Setting("warninglists", "PHALANX_WARNINGLISTS", _warninglists),
     Setting("ledger_origin", "PHALANX_LEDGER_ORIGIN", str),
     Setting("ledger_hybrid", "PHALANX_LEDGER_HYBRID", _bool),
     Setting("bus_url", "PHALANX_BUS_URL", str),
@@ -198,4 +212,5 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_backoff_seconds", "PHALANX_WEBHOOK_BACKOFF_SECONDS", _positive_float),
     Setting("webhook_backoff_max_seconds", "PHALANX_WEBHOOK_BACKOFF_MAX_SECONDS", _positive_float),
     Setting("webhook_timeout_seconds", "PHALANX_WEBHOOK_TIMEOUT_SECONDS", _positive_float),
+    Setting("sighting_k", "PHALANX_SIGHTING_K", _positive_int),
 )

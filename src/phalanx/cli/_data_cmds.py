@@ -117,6 +117,9 @@ def import_(state: State, files: tuple[Path, ...], collection_ref: str | None, o
                 failed = True
                 continue
             click.echo(f"{path}: {summary.accepted} accepted ({summary.added} new), {summary.refused} refused")
+            if summary.flagged:
+                click.echo(f"  {summary.flagged} indicator(s) alert on values MISP warning lists name as usually "
+                           "benign (setting warninglists; docs/detection.md#warning-lists)")
             _report_refusals(summary, show_refused, tolerant)
             refused = refused or summary.refused > 0
     if failed or refused:
@@ -272,3 +275,20 @@ def db_upgrade(state: State) -> None:
         version = backend.schema_version()
     click.echo(f"applied {', '.join(applied)}" if applied else "nothing to apply")
     click.echo(f"schema version {version}")
+
+
+@db.command("reindex")
+@pass_state
+def db_reindex(state: State) -> None:
+    """Compute the correlation keys of every stored object version again (docs/correlation.md): after an
+    upgrade, for the versions stored before the database kept them."""
+    shown = [0]
+
+    def progress(done: int) -> None:
+        if done >= shown[0] + 100_000:
+            shown[0] = done
+            click.echo(f"  {done:,} versions", err=True)
+
+    with state.node() as node:
+        count = node.correlation.reindex(progress=progress)
+    click.echo(f"reindexed {count:,} versions")

@@ -4,7 +4,9 @@ This is the one place where access is decided. Collection access (``may_read``, 
 (``may_administer``, ``may_grant``), webhooks (``may_see_webhook``, ``may_manage_webhook``), the TLP 2.0 audience
 of each object version (``may_see``, compiled for the store by ``visibility``), the level an object is stored
 at (``level_of``), the recipients a sharer may name (``check_recipients``, ``principals``), and what a writer
-may do to others' objects (``write_guard``, ``may_pass_on``, ``delete_owner``).
+may do to others' objects (``write_guard``, ``may_pass_on``, ``delete_owner``), and sightings: what an anonymous
+one may carry (``anonymity``), who may learn who made it (``may_learn_contributor``), and what a reader is told
+of an object's sightings (``disclose``, k-anonymous).
 
     >>> from phalanx.identity import Actor, Role
     >>> from phalanx.policy import Shared, Venue, may_see, may_write
@@ -42,23 +44,39 @@ from ._audience import (
 from ._decision import Decision, require
 from ._levels import level_of, level_story, sharing_levels, top_level_of
 from ._scope import Recipients, check_recipients, named, principals, scope_notes
+from ._sightings import (
+    SIGHTING_ANONYMOUS,
+    SIGHTING_KIND,
+    Disclosed,
+    anonymity,
+    disclose,
+    is_anonymous,
+    may_learn_contributor,
+)
 from ._writes import delete_owner, may_pass_on, stays_with_recipients, write_guard
 
 __all__ = [
     "READ_RULES",
+    "SIGHTING_ANONYMOUS",
+    "SIGHTING_KIND",
     "AnyOf",
     "Decision",
+    "Disclosed",
     "ReadRule",
     "Recipients",
     "Shared",
     "Venue",
     "amber_principals",
+    "anonymity",
     "check_recipients",
     "delete_owner",
+    "disclose",
+    "is_anonymous",
     "level_of",
     "level_story",
     "may_administer",
     "may_grant",
+    "may_learn_contributor",
     "may_manage_key",
     "may_manage_webhook",
     "may_pass_on",

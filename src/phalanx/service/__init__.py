@@ -12,25 +12,38 @@ Every producer (CLI import, HTTP, TAXII, later federation and feeds) calls ``nod
 """
 
 from ._admin import Admin
+from ._correlation import Carrying, Correlation, ObjectCorrelation, ReportedBy, ValueCorrelation
 from ._delete import Deletion
 from ._ingest import Ingest, Sharing, to_row
+from ._neighbourhood import Edge, GraphNode, Neighbourhood
 from ._node import Node
 from ._read import CollectionAccess, Explanation, Reader
 from ._results import IngestSummary, ObjectResult
+from ._sightings import SightingReport, Sightings
 from ._submissions import StatusView, Submissions
 
 __all__ = [
     "Admin",
+    "Carrying",
     "CollectionAccess",
+    "Correlation",
     "Deletion",
+    "Edge",
     "Explanation",
+    "GraphNode",
     "Ingest",
     "IngestSummary",
+    "Neighbourhood",
     "Node",
+    "ObjectCorrelation",
     "ObjectResult",
     "Reader",
+    "ReportedBy",
     "Sharing",
+    "SightingReport",
+    "Sightings",
     "StatusView",
     "Submissions",
+    "ValueCorrelation",
     "to_row",
 ]

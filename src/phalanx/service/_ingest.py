@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from ..analysis import correlation_keys
 from ..config import Settings
 from ..errors import InvalidRecipients, NotFound
 from ..identity import Actor, Collection, Directory, Organization, User
 from ..policy import (
     Recipients,
     Venue,
+    anonymity,
     check_recipients,
     may_pass_on,
     may_write,
@@ -36,6 +38,8 @@ from ..stix import Limits, Mode, Parsed, Refused, StixObject, Tlp, parse_documen
 from ..store import PutResult, PutStatus, Store, VersionRow, WriteGuard
 from ._provenance import Provenance
 from ._results import IngestSummary, ObjectResult
+from ._screening import Screening
+from ._sightings import facts_of
 
 _CONFLICT = "conflict: another version with the same id and modified is stored with different content"
 _REVOKED = "revoked: the object was revoked; revocation is final"
@@ -50,6 +54,7 @@ def to_row(obj: StixObject, *, default_tlp: Tlp = Tlp.AMBER, strict: bool = True
         id=obj.id, type=obj.type, spec_version=obj.spec_version, version=obj.version, created=obj.created,
         revoked=obj.revoked, canonical=obj.canonical, digest=obj.digest, marking_refs=obj.marking_refs,
         created_by_ref=obj.created_by_ref, level=level.rank, top_level=top.rank,
+        correlation_keys=correlation_keys(obj, level=level), sighting=facts_of(obj),
     )
 
 
@@ -79,6 +84,7 @@ class Ingest:
         self._provenance = provenance
         self._on_stored = on_stored
         self._announce = announce
+        self._screening = Screening(settings.warninglists)  # MISP warning lists: read on the first indicator
 
     def limits(self) -> Limits:
         return Limits(max_bytes=self._settings.max_document_bytes, max_depth=self._settings.max_depth)
@@ -131,6 +137,7 @@ class Ingest:
         """Store objects already parsed, in batches: a result for every one, in order."""
         results: list[ObjectResult] = []
         for batch in _batches(enumerate(parsed, start=first_index), self._settings.batch_size):
+            batch, _ = self._screening.batch(sharing.actor, batch, relayed=sharing.check is not None)
             rows = self._rows(sharing, batch)
             results.extend(_results(sharing, batch, rows, self._put(sharing, rows)))
         return results
@@ -166,6 +173,8 @@ class Ingest:
             in_flight: tuple[list[tuple[int, Parsed]], list[_Row], Future[list[PutResult]]] | None = None
             try:
                 for batch in _batches(enumerate(parsed), self._settings.batch_size):  # parses the next batch
+                    batch, flagged = self._screening.batch(sharing.actor, batch, relayed=sharing.check is not None)
+                    summary.flagged += flagged
                     rows = self._rows(sharing, batch)
                     if in_flight is not None:
                         done, in_flight = in_flight, None
@@ -187,6 +196,8 @@ class Ingest:
             elif types and item.type not in types:
                 rows.append(f"filtered: the collection {sharing.collection.title!r} takes only {', '.join(types)} "
                             f"objects, not {item.type}")
+            elif not (anonymous := anonymity(item, sharing.actor.org_id)).allowed:
+                rows.append("anonymous: " + anonymous.reason)
             else:
                 if sharing.check is not None:
                     checked = sharing.check(item)

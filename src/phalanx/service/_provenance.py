@@ -35,7 +35,7 @@ from ..ledger import (
     sign_object,
 )
 from ..ledger._bundle import make_bundle
-from ..policy import may_administer, require
+from ..policy import is_anonymous, may_administer, may_learn_contributor, require
 from ..stix import Limits, Mode, StixObject, digest, parse_micros
 from ..store import Query, VersionFilter
 from ._read import Reader
@@ -177,6 +177,8 @@ class Provenance:
         if not items:
             raise NotFound(f"no object {object_id} (of that version) in collection {collection!r}")
         item = items[0]
+        # The log entry names the contributor: of an anonymous sighting, only to itself and the operators.
+        require(may_learn_contributor(actor, contributor=item.contributor, anonymous=is_anonymous(item)))
         logged = self._logged(object_id, item.version)
         if not logged:  # stored in the last second: the sequencer has not logged it yet
             self._ledger.sync()
@@ -218,7 +220,8 @@ class Provenance:
                     return obj
             except Error as exc:
                 return "signature: " + exc.message
-        if obj.created_by_ref in (None, org_id):
+        anonymous = is_anonymous(obj)  # a signature would name the organization: the hub never signs one
+        if obj.created_by_ref in (None, org_id) and not anonymous:
             custodial = self._custodial_for(org_id)
             if custodial is not None:
                 try:
@@ -226,6 +229,9 @@ class Provenance:
                                                 limits=self._limits)
                 except Error as exc:
                     return "signature: the hub could not sign it: " + exc.message
+        if self._settings.require_signatures and anonymous:
+            return ("unsigned: this node accepts only signed objects, and a signature would name your organization: "
+                    "it takes no anonymous sightings")
         if self._settings.require_signatures:
             return ("unsigned: this node accepts only signed objects; sign them with your organization's key "
                     "('phalanx sign' or 'phalanx import --sign KEYFILE')")

@@ -31,6 +31,9 @@ class IngestSummary:
     added: int = 0
     refused: int = 0
     batches: int = 0
+    flagged: int = 0
+    """Indicators flagged by a MISP warning list (each accepted with a warning, unless refused for another
+    reason or, with warninglists = 'refuse', for this one)."""
     refusals: list[ObjectResult] = field(default_factory=list)
     max_refusals_kept: int | None = 1000
     """How many refusals to keep in full (None: all of them)."""

@@ -22,12 +22,14 @@ from ._peers import Egress, MemoryPeers, PeerRecord, Peers, PeerState, Refusal
 from ._protocol import (
     LEVELS,
     Accepted,
+    Carrier,
     Deleted,
     Grant,
     Page,
     PutResult,
     PutStatus,
     Query,
+    Reporter,
     ScopeTest,
     Store,
     StoredVersion,
@@ -38,6 +40,7 @@ from ._protocol import (
     Visibility,
     WriteGuard,
 )
+from ._sightings import Sighted, SightingKind, SightingTally, Tally
 from ._statuses import MemoryStatuses, StatusEntry, Statuses, StatusOutcome, StatusRecord
 from ._url import redact_url
 from ._webhooks import Attempt, Batch, MemoryWebhooks, Outcome, WebhookRecord, Webhooks, WebhookState
@@ -48,6 +51,7 @@ __all__ = [
     "Attempt",
     "Backend",
     "Batch",
+    "Carrier",
     "Deleted",
     "Egress",
     "Grant",
@@ -67,7 +71,11 @@ __all__ = [
     "PutStatus",
     "Query",
     "Refusal",
+    "Reporter",
     "ScopeTest",
+    "Sighted",
+    "SightingKind",
+    "SightingTally",
     "StatusEntry",
     "StatusOutcome",
     "StatusRecord",
@@ -75,6 +83,7 @@ __all__ = [
     "Store",
     "StoreStats",
     "StoredVersion",
+    "Tally",
     "Unlogged",
     "VersionFilter",
     "VersionRow",

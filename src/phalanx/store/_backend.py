@@ -161,7 +161,7 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
         pg.open()
         backend = Backend(
             url=url,
-            store=SqlStore(pg),
+            store=SqlStore(pg, collate=' COLLATE "C"'),
             directory=SqlDirectory(pg, collate=' COLLATE "C"'),
             statuses=SqlStatuses(pg),
             ledger=SqlLedgerStorage(pg),

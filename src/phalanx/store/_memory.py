@@ -11,26 +11,32 @@ __all__ = ["MemoryStore"]
 import bisect
 import threading
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from ..errors import NotFound, StoreError
 from ..stix._timestamps import now_micros
+from ._correlation import Carried, check_keys, to_carriers, to_reporters
 from ._cursor import check_changes, check_query, encode_cursor, version_chosen
 from ._plan import Known, check_rows, make_plan
 from ._protocol import (
+    INT64_MAX,
     Accepted,
+    Carrier,
     Deleted,
     Page,
     PutResult,
     Query,
+    Reporter,
     StoredVersion,
     StoreStats,
     Unlogged,
     VersionFilter,
     VersionRow,
+    Visibility,
     WriteGuard,
 )
+from ._sightings import Sighted, SightingTally, add_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,8 @@ class MemoryStore:
         self._member_by_id: dict[str, dict[str, list[int]]] = {}
         self._changes: list[tuple[int, str, str, int]] = []  # (date_added, collection, id, version), ascending
         self._min_revoked: dict[str, int] = {}
+        self._sightings: dict[str, dict[tuple[str, int], Sighted]] = {}  # sighted id -> (id, version) -> facts
+        self._keyed: dict[str, set[tuple[str, int]]] = {}  # correlation key -> the (id, version) carrying it
 
     def _check_open(self) -> None:
         if self._closed:
@@ -99,6 +107,10 @@ class MemoryStore:
                 self._versions[key] = _Version(item.row, contributor, item.seq)
                 bisect.insort(self._by_id.setdefault(item.row.id, []), item.row.version)
                 self._order.append((item.seq, item.row.id, item.row.version))
+                if item.row.sighting is not None:
+                    self._sightings.setdefault(item.row.sighting.sighted, {})[key] = item.row.sighting
+                for carried in item.row.correlation_keys:
+                    self._keyed.setdefault(carried, set()).add(key)
             members = self._members.setdefault(collection, {})
             order = self._member_order.setdefault(collection, [])
             by_id = self._member_by_id.setdefault(collection, {})
@@ -193,7 +205,12 @@ class MemoryStore:
         if not orphans:
             return
         for ver in orphans:
-            del self._versions[(object_id, ver)]
+            for carried in self._versions[(object_id, ver)].row.correlation_keys:
+                self._keyed[carried].discard((object_id, ver))
+        for ver in orphans:
+            facts = self._versions.pop((object_id, ver)).row.sighting
+            if facts is not None:
+                self._sightings[facts.sighted].pop((object_id, ver), None)
         self._by_id[object_id] = [ver for ver in self._by_id[object_id] if ver not in orphans]
         if not self._by_id[object_id]:
             del self._by_id[object_id]
@@ -277,6 +294,80 @@ class MemoryStore:
                 collections={c: len(m) for c, m in self._members.items() if m},
                 types=dict(types),
             )
+
+    def sighting_tallies(self, sighted: Sequence[str], readable: Mapping[str, Visibility], *,
+                         own: str | None = None) -> dict[str, SightingTally]:
+        with self._lock:
+            self._check_open()
+            tallies: dict[str, SightingTally] = {}
+            for ref in sighted:
+                counted: list[tuple[str, Sighted]] = []
+                for (oid, ver), facts in self._sightings.get(ref, {}).items():
+                    if oid in self._min_revoked or self._by_id[oid][-1] != ver:
+                        continue  # a revoked sighting, or not its latest version
+                    stored = self._versions[(oid, ver)]
+                    if any(self._visible_in(collection, seen, oid, ver) for collection, seen in readable.items()):
+                        counted.append((stored.contributor, facts))
+                tallies[ref] = SightingTally(ref, add_up(counted), add_up(p for p in counted if p[0] == own))
+            return tallies
+
+    def _visible_in(self, collection: str, seen: Visibility, oid: str, ver: int) -> bool:
+        member = self._members.get(collection, {}).get((oid, ver))
+        if member is None:
+            return False
+        stored = self._versions[(oid, ver)]
+        return seen.admits(level=stored.row.level, scope=member.scope, contributor=stored.contributor,
+                           sharer=member.sharer)
+
+    def _carried(self, keys: Sequence[str], readable: Mapping[str, Visibility],
+                 types: Mapping[str, tuple[str, ...]] | None) -> Iterator[Carried]:
+        for carried in keys:
+            for oid, ver in self._keyed.get(carried, ()):
+                stored = self._versions[(oid, ver)]
+                row = stored.row
+                for collection, seen in readable.items():
+                    served = (types or {}).get(collection)
+                    member = self._members.get(collection, {}).get((oid, ver))
+                    if member is not None and (not served or row.type in served) and seen.admits(
+                            level=row.level, scope=member.scope, contributor=stored.contributor,
+                            sharer=member.sharer):
+                        yield Carried(carried, oid, row.type, stored.contributor, member.date_added, ver, row.revoked)
+
+    def carriers(self, keys: Sequence[str], readable: Mapping[str, Visibility], *, limit: int,
+                 types: Mapping[str, tuple[str, ...]] | None = None) -> list[Carrier]:
+        wanted = check_keys(keys, limit)
+        with self._lock:
+            self._check_open()
+            return to_carriers(self._carried(wanted, readable, types), limit)
+
+    def reporters(self, keys: Sequence[str], readable: Mapping[str, Visibility], *,
+                  types: Mapping[str, tuple[str, ...]] | None = None) -> list[Reporter]:
+        wanted = check_keys(keys)
+        with self._lock:
+            self._check_open()
+            return to_reporters(to_carriers(self._carried(wanted, readable, types), INT64_MAX))
+
+    def set_keys(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
+        with self._lock:
+            self._check_open()
+            found = 0
+            for oid, ver, keys in keyed:
+                stored = self._versions.get((oid, ver))
+                if stored is None:
+                    continue
+                found += 1
+                for carried in stored.row.correlation_keys:
+                    self._keyed[carried].discard((oid, ver))
+                for carried in keys:
+                    self._keyed.setdefault(carried, set()).add((oid, ver))
+                self._versions[(oid, ver)] = replace(stored, row=replace(stored.row, correlation_keys=tuple(keys)))
+            return found
+
+    def keys_of(self, object_id: str, version: int) -> tuple[str, ...]:
+        with self._lock:
+            self._check_open()
+            stored = self._versions.get((object_id, version))
+            return () if stored is None else tuple(sorted(set(stored.row.correlation_keys)))
 
     def close(self) -> None:
         with self._lock:

@@ -40,7 +40,8 @@ T = TypeVar("T")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _UPGRADE = "Run 'phalanx db upgrade' (Backend.upgrade()) to create or update the tables."
 _LOCK_KEY = 0x5048414C  # "PHAL": advisory lock taken while migrating
-_ANALYZED_TABLES = ("versions", "memberships", "revoked", "collection_keys")
+_ANALYZED_TABLES = ("versions", "memberships", "revoked", "collection_keys", "sightings")
+"""Tables whose statistics the planner needs to use their indexes (those a migration has made yet)."""
 _ANALYZE_FIRST = 5_000
 """Versions inserted by this process before its first ANALYZE (after that, each time the count doubles)."""
 _ANALYZE_EVERY = 200_000
@@ -198,7 +199,8 @@ class PostgresEngine:
         # Outside any transaction (the connection is in autocommit): the batch is committed, and ANALYZE
         # takes no lock that stops writers or readers.
         for table in _ANALYZED_TABLES:
-            conn.execute(f"ANALYZE {table}")
+            if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() != (None,):
+                conn.execute(f"ANALYZE {table}")
         self.analyzed += 1
 
     def read(self, fn: Callable[[Tx], T]) -> T:

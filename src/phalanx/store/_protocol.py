@@ -12,12 +12,14 @@ __all__ = [
     "INT64_MIN",
     "LEVELS",
     "Accepted",
+    "Carrier",
     "Deleted",
     "Grant",
     "Page",
     "PutResult",
     "PutStatus",
     "Query",
+    "Reporter",
     "ScopeTest",
     "Store",
     "StoreStats",
@@ -31,11 +33,12 @@ __all__ = [
 ]
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from ..errors import Conflict
+from ._sightings import Sighted, SightingTally
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -76,6 +79,11 @@ class VersionRow:
     created_by_ref: str | None = None
     level: int = LEVELS[-1]
     top_level: int = LEVELS[-1]
+    sighting: Sighted | None = None
+    """For a sighting version that counts in the aggregates: what it reports (``Store.sighting_tallies``)."""
+    correlation_keys: tuple[str, ...] = ()
+    """What correlation finds the version by (``Store.carriers``): ``kind:value`` for each observable it carries,
+    ``ref:<id>`` for each object it refers to (``phalanx.analysis.correlation_keys`` computes them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +279,32 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Carrier:
+    """An object carrying a correlation key, as one reader sees it: through versions of it the reader sees."""
+
+    key: str
+    id: str
+    type: str
+    contributor: str
+    first_added: int
+    """The earliest ``date_added`` of a version the reader sees that carries the key (in any of its collections)."""
+    version: int
+    """The newest version the reader sees that carries the key."""
+    revoked: bool
+    """Whether one of those versions is revoked (the object was withdrawn)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """One organization's objects carrying a correlation key, counted among those one reader sees (not revoked)."""
+
+    key: str
+    contributor: str
+    objects: int
+    first_added: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     objects: int
     """Distinct object ids."""
@@ -357,6 +391,39 @@ class Store(Protocol):
         ...
 
     def stats(self) -> StoreStats:
+        ...
+
+    def sighting_tallies(self, sighted: Sequence[str], readable: Mapping[str, Visibility], *,
+                         own: str | None = None) -> dict[str, SightingTally]:
+        """The sightings of each object of ``sighted`` (ids) added up, among those a reader sees: a sighting
+        counts when its latest version is, in one of the collections of ``readable`` (collection id -> what the
+        reader may see there), a version the reader sees, and the sighting is not revoked. Those ``own`` (the
+        reader's organization) contributed are also added up apart. Every id asked for gets a tally."""
+        ...
+
+    def carriers(self, keys: Sequence[str], readable: Mapping[str, Visibility], *, limit: int,
+                 types: Mapping[str, tuple[str, ...]] | None = None) -> list[Carrier]:
+        """The objects carrying any of ``keys`` through a version a reader sees in one of the collections of
+        ``readable`` (collection id -> what the reader may see there; ``types``: collection id -> the only types
+        it serves to the reader), one entry per (key, id, contributor), the earliest ``first_added`` first, at
+        most ``limit``. Nothing else is read: no answer counts or hints at a version outside what it admits."""
+        ...
+
+    def reporters(self, keys: Sequence[str], readable: Mapping[str, Visibility], *,
+                  types: Mapping[str, tuple[str, ...]] | None = None) -> list[Reporter]:
+        """For each key, the organizations whose objects carry it (as ``carriers`` finds them, revoked ones
+        left out), with how many objects and the earliest ``first_added``: ordered by key, then that date."""
+        ...
+
+    def set_keys(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
+        """Replace the correlation keys of stored versions, given as (id, version, keys), in one transaction (a
+        reindex, when the way keys are computed changed or versions were stored before there were keys); versions
+        not stored are skipped. Returns how many versions were found."""
+        ...
+
+    def keys_of(self, object_id: str, version: int) -> tuple[str, ...]:
+        """The correlation keys stored with one version, sorted (empty when it is not stored). The caller checks
+        that its reader sees the version first."""
         ...
 
     def close(self) -> None:

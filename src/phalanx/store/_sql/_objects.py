@@ -10,6 +10,8 @@ Tables (see migrations/*/0001_initial.sql):
   revoked          id -> oldest revoked version.
   scopes           a set of principals a membership was narrowed to (``scope``), by a small integer key;
   scope_principals principal -> the scopes that list it: what a visibility's grants look up.
+  sightings        one row per sighting version (``vseq``): what it reports, for the aggregates (``_sightings``).
+  observables      the correlation keys of each version (``vseq``, ``key``): what ``_correlation`` looks up.
 
 Only ``versions_id_key`` is keyed by the object id, and by 64 bits of its hash (``id_key``) rather than the
 45-character text: the index stays a third of the size, so at a million ids it still mostly fits the cache.
@@ -25,7 +27,7 @@ from __future__ import annotations
 __all__ = ["SqlStore"]
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -36,10 +38,12 @@ from .._plan import Known, Plan, check_rows, make_plan
 from .._protocol import (
     INT64_MAX,
     Accepted,
+    Carrier,
     Deleted,
     Page,
     PutResult,
     Query,
+    Reporter,
     ScopeTest,
     StoredVersion,
     StoreStats,
@@ -50,6 +54,9 @@ from .._protocol import (
     WriteGuard,
     is_int64,
 )
+from .._sightings import SightingTally
+from ._correlation import delete_keys, find_carriers, find_reporters, insert_keys, replace_keys, stored_keys
+from ._sightings import insert_sightings, tally_sightings
 from ._tx import Engine, Row, Tx, placeholders
 
 _CHUNK = 500
@@ -129,8 +136,9 @@ def _scope_text(scope: frozenset[str]) -> str:
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, collate: str = "") -> None:
         self._engine = engine
+        self._collate = collate  # ' COLLATE "C"' on PostgreSQL: text ordered as Python orders it
 
     # writing ------------------------------------------------------------------------------------------
 
@@ -249,6 +257,9 @@ class SqlStore:
                     for r in (v.row,)
                 ],
             )
+            insert_sightings(tx, [(v.seq, contributor, facts) for v in plan.versions
+                                  if (facts := v.row.sighting) is not None])
+            insert_keys(tx, plan.versions)
         if plan.memberships:
             tx.insert_many(
                 "memberships",
@@ -354,6 +365,9 @@ class SqlStore:
             if orphans:
                 cond, params = tx.any_of("seq", orphans)
                 tx.run(f"DELETE FROM versions WHERE {cond}", params)
+                cond, params = tx.any_of("vseq", orphans)
+                tx.run(f"DELETE FROM sightings WHERE {cond}", params)
+                delete_keys(tx, orphans)
                 remaining = tx.rows("SELECT version, seq, revoked FROM versions WHERE id_key = ? AND id = ? "
                                     "ORDER BY version", [id_key(object_id), object_id])
                 if remaining:
@@ -404,6 +418,26 @@ class SqlStore:
             )
 
         return self._engine.read(work)
+
+    def sighting_tallies(self, sighted: Sequence[str], readable: Mapping[str, Visibility], *,
+                         own: str | None = None) -> dict[str, SightingTally]:
+        return self._engine.read(lambda tx: tally_sightings(tx, sighted, readable, own))
+
+    def carriers(self, keys: Sequence[str], readable: Mapping[str, Visibility], *, limit: int,
+                 types: Mapping[str, tuple[str, ...]] | None = None) -> list[Carrier]:
+        return self._engine.read(lambda tx: find_carriers(tx, keys, readable, limit, types, self._collate))
+
+    def reporters(self, keys: Sequence[str], readable: Mapping[str, Visibility], *,
+                  types: Mapping[str, tuple[str, ...]] | None = None) -> list[Reporter]:
+        return self._engine.read(lambda tx: find_reporters(tx, keys, readable, types, self._collate))
+
+    def set_keys(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
+        return self._engine.write(lambda tx: replace_keys(tx, keyed))
+
+    def keys_of(self, object_id: str, version: int) -> tuple[str, ...]:
+        if not is_int64(version):
+            return ()
+        return self._engine.read(lambda tx: stored_keys(tx, object_id, version))
 
     def close(self) -> None:
         """The backend owns the connections; ``Backend.close`` releases them."""
