@@ -1,5 +1,5 @@
-"""The README's three nodes work as written: its shell block runs (ports moved to free ones), and the indicator
-published on A shows up on C's live stream within a few seconds."""
+"""The README's three nodes work as written: its shell block runs (ports moved to free ones), the indicator
+published on A shows up on C's live stream within a few seconds, and ``phalanx match`` fed by C catches it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def test_the_readme_links_three_nodes_and_an_indicator_reaches_the_third(tmp_pat
             assert time.monotonic() < deadline, out.read_text()
             time.sleep(0.1)
         assert "received" in out.read_text()  # peer status
+        # phalanx match, fed by C, caught the sender published on A
+        assert ("line 1: email billing@contoso-water-invoices.example (from) matches "
+                "indicator--6f0c2b1e-6a53-4f4e-9b9e-0f7b5a1c9d21 'Water SCADA phishing sender'") in out.read_text()
     finally:
         os.killpg(shell.pid, signal.SIGTERM)  # the three servers and the stream it left running
         time.sleep(1)

@@ -10,12 +10,15 @@ import click
 
 from .. import __version__
 from ._base import PhalanxGroup, State
+from ._correlation_cmds import correlate
 from ._data_cmds import db, export, import_, stats
 from ._directory_cmds import collection, community, key, org, user
 from ._ledger_cmds import ledger, publish, sign, signing_key, verify
+from ._match_cmds import match
 from ._node_cmds import init, serve
 from ._peer_cmds import peer
 from ._policy_cmds import policy
+from ._sighting_cmds import sighting
 from ._webhook_cmds import webhook
 
 
@@ -30,5 +33,5 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 
 for _command in (init, serve, org, community, collection, user, key, signing_key, import_, sign, publish, export,
-                 stats, policy, ledger, verify, peer, webhook, db):
+                 stats, match, sighting, correlate, policy, ledger, verify, peer, webhook, db):
     cli.add_command(_command)

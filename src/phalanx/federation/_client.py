@@ -254,7 +254,7 @@ class PeerClient:
         """The peer's live stream of these collections (and ``types``) after ``last_event_id``. Reading it
         raises ``PeerUnavailable`` when nothing, not even a heartbeat, arrives for ``idle`` seconds, or the
         connection drops."""
-        params = {"collection": ",".join(collections)}
+        params = {"collection": ",".join(collections)} if collections else {}
         if types:
             params["type"] = ",".join(types)
         conn, response = self._open("/api/v1/stream?" + urlencode(params), accept="text/event-stream",

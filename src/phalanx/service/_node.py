@@ -7,6 +7,7 @@ __all__ = ["Node"]
 from collections.abc import Callable
 from types import TracebackType
 
+from ..analysis import warning_flags
 from ..config import Settings
 from ..errors import ConfigError
 from ..ledger import Ledger
@@ -18,11 +19,14 @@ from ..streams import DIRECTORY_CHANGED, Bus, Event, open_bus
 from ..streams._feed import Feed
 from ._admin import Admin
 from ._announce import Announcer
+from ._correlation import Correlation
 from ._delete import Deletion
 from ._ingest import Ingest
+from ._matching import Matching
 from ._provenance import Provenance
 from ._read import Reader
 from ._sequencer import Sequencer
+from ._sightings import Sightings
 from ._streams import Streams
 from ._submissions import Submissions
 from ._webhooks import Webhooks
@@ -54,9 +58,12 @@ class Node:
                              on_stored=self.sequencer.poke, announce=self.announcer.stored)
         self.reader = Reader(backend.store, backend.directory, settings, egress=backend.peers.egress)
         self.streams = Streams(self.reader, self.feed, settings)
+        self.matching = Matching(self.reader, self.feed, settings, flagger=lambda: warning_flags)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))
         self.deletion = Deletion(backend.store, self.reader, logged=self.ledger.logged)
+        self.correlation = Correlation(backend.store, backend.directory, self.reader)
+        self.sightings = Sightings(backend.store, self.reader, self.ingest, settings, clock=clock)
         self.webhooks = Webhooks(backend.webhooks, backend.directory, self.reader, self.feed, settings, clock)
 
     @classmethod
@@ -84,6 +91,7 @@ class Node:
             self.submissions.close()
             self.sequencer.close()
             self.webhooks.close()
+            self.matching.close()
             self.feed.close()
         finally:
             try:

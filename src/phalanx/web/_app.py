@@ -14,6 +14,8 @@ mounted at /taxii2 (``phalanx.taxii``).
     GET /api/v1/stream                            the live stream, Server-Sent Events (``phalanx.web._stream``)
     POST /api/v1/collections/{ref}/reconcile      set reconciliation for federation (``phalanx.web._federation``)
     /api/v1/webhooks/...                          webhooks (``phalanx.web._webhooks``)
+    /api/v1/correlation, /api/v1/objects/{id}/correlation|neighbourhood   (``phalanx.web._correlation``)
+    /api/v1/sightings, /api/v1/objects/{id}/sightings   sightings (``phalanx.web._sightings``)
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ from ..service import Node
 from ..stix import format_micros, parse_document
 from ..stix._json import dumps
 from ..taxii import allowed_methods, create_taxii_app, no_taxii_endpoint
+from ._correlation import correlation_routes
 from ._federation import federation_routes
 from ._ledger import ledger_routes
+from ._match import match_routes
 from ._params import POST_OBJECTS, allow_only, query_from_params
 from ._responses import error_response, json_response
+from ._sightings import sighting_routes
 from ._stream import stream_route
 from ._webhooks import webhook_routes
 
@@ -198,5 +203,8 @@ def create_app(node: Node) -> Starlette:
         stream_route(node, guarded),
         *federation_routes(node, guarded),
         *webhook_routes(node, guarded, _json_body),
+        *correlation_routes(node, guarded),
+        *sighting_routes(node, guarded, _json_body),
+        *match_routes(node, guarded),
         Mount("/taxii2", app=create_taxii_app(node)),
     ])

@@ -1,0 +1,100 @@
+"""Matching on the hub: members' observations against every indicator the node holds, each member seeing
+only the matches of indicators it may read.
+
+One ``Detector`` per process holds the latest version of every indicator in the store (built on first use, then
+kept current from the feed: new versions replace old ones, revoked ones leave). The policy is not copied into
+the index: the indicators that fired are read again through ``Reader.export`` as the caller (the policy compiled
+into the query), and a match stands only if the caller may read that indicator, with the same pattern (a pattern
+hidden from the caller by a granular marking does not fire for it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Matching"]
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from ..config import Settings
+from ..identity import Actor
+from ..matching._detector import Detector, Flagger, Match
+from ..matching._extract import Record
+from ..store import Query, StoredVersion
+from ..streams import Event
+from ..streams._feed import Feed
+from ._read import Reader
+
+_BATCH = 2000
+
+
+class Matching:
+    def __init__(self, reader: Reader, feed: Feed, settings: Settings, *,
+                 flagger: Callable[[], Flagger | None] = lambda: None) -> None:
+        self._reader = reader
+        self._feed = feed
+        self._settings = settings
+        self._flagger = flagger
+        self._detector: Detector | None = None
+        self._lock = threading.Lock()
+
+    def _ready(self) -> Detector:
+        with self._lock:
+            if self._detector is None:
+                # Attached first: what is committed while the store is read is offered too (the newer version
+                # wins, whichever way round the two arrive).
+                detector = self._detector = Detector(flagger=self._flagger(), alert_flagged=True)
+                self._feed.attach(self)
+                for item in self._reader.export(Query(types=("indicator",), limit=_BATCH)):
+                    detector.offer(orjson.loads(item.canonical))
+            return self._detector
+
+    # the feed's sink ---------------------------------------------------------------------------------
+
+    def offer(self, items: Sequence[StoredVersion]) -> None:
+        detector = self._detector
+        if detector is None:
+            return
+        for item in items:
+            if item.type == "indicator":
+                detector.offer(orjson.loads(item.canonical))
+
+    def notice(self, event: Event) -> None:
+        pass
+
+    # members ----------------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        """How many indicators are indexed (builds the index on first use)."""
+        return len(self._ready())
+
+    def match(self, actor: Actor | None, records: Sequence[Record], *, flagged: bool = False) -> list[Match]:
+        """The matches of ``records`` against the indicators ``actor`` may read (None: every indicator, for
+        the node's operator). ``flagged``: also those of indicators on a warning list."""
+        found = self._ready().match(records)
+        if not found:
+            return []
+        if actor is None:
+            return [m for m in found if flagged or not m.indicator.flags]
+        ids = tuple(sorted({m.indicator.id for m in found}))
+        readable: dict[str, dict[str, Any]] = {}
+        for item in self._reader.export(Query(ids=ids, types=("indicator",), limit=_BATCH), actor=actor):
+            readable[item.id] = orjson.loads(item.canonical)
+        kept: list[Match] = []
+        for match in found:
+            seen = readable.get(match.indicator.id)
+            if seen is None or seen.get("pattern") != match.indicator.pattern:
+                continue
+            if match.indicator.flags and not flagged:
+                continue
+            if seen.get("created_by_ref") != match.indicator.created_by_ref:  # the copy the caller gets decides
+                match = replace(match, indicator=replace(match.indicator, created_by_ref=seen.get("created_by_ref")))
+            kept.append(match)
+        return kept
+
+    def close(self) -> None:
+        if self._detector is not None:
+            self._feed.detach(self)
