@@ -92,9 +92,13 @@ def test_a_member_following_its_log_is_alerted_at_once_and_the_hub_learns_it_was
             # Shared by ACME while Globex's log is followed: the value seen just before it was shared alerts
             # too (look-back), and the one seen after.
             append("new.example")
-            share(world, indicator(2, "[domain-name:value = 'new.example']"))
+            acme = {"type": "identity", "spec_version": "2.1", "id": world.acme.id, "name": "ACME CERT",
+                    "identity_class": "organization", "created": "2026-01-01T00:00:00.000Z",
+                    "modified": "2026-01-01T00:00:00.000Z"}
+            share(world, acme, indicator(2, "[domain-name:value = 'new.example']", created_by_ref=world.acme.id))
             second = json.loads(out.wait_for("new.example"))
             assert second["indicator"]["name"] == "n2" and second["line"] == 3
+            assert second["indicator"]["created_by"] == "ACME CERT"  # named from the identity the hub shares
             append("new.example")
             assert json.loads(out.wait_for("new.example"))["line"] == 4
 

@@ -136,3 +136,31 @@ def test_indicators_on_a_warning_list_alert_only_when_asked(world: World) -> Non
     assert fired(world, world.reader, ip("8.8.8.8"), ip("45.137.21.9"), ip("198.51.100.7")) == ["n2"]
     [flagged] = world.node.matching.match(world.reader, [ip("8.8.8.8")], flagged=True)
     assert flagged.indicator.name == "n1" and any("DNS" in name for name in flagged.indicator.flags)
+
+
+def test_a_match_names_the_organization_that_made_the_indicator(world: World) -> None:
+    share(world, indicator(1, "[ipv4-addr:value = '45.137.21.9']", created_by_ref=world.acme.id))
+    [found] = world.node.matching.match(world.reader, [ip("45.137.21.9")])
+    assert found.indicator.created_by_ref == world.acme.id and found.source == "ACME CERT"
+
+
+def test_bare_scos_are_one_observation_and_broken_observed_data_is_refused_not_fatal(world: World) -> None:
+    share(world, indicator(1, "[domain-name:value = 'evil.example']"))
+    secret, _ = world.node.admin.create_key(world.globex.id, Role.READER)
+    client = TestClient(create_app(world.node))
+    headers = {"Authorization": f"Bearer {secret}"}
+    scos = [{"type": "domain-name", "spec_version": "2.1", "id": "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5",
+             "value": "evil.example"}]
+    answer = client.post("/api/v1/match", headers=headers, json={"type": "bundle", "objects": scos})
+    assert [m["indicator"]["name"] for m in answer.json()["matches"]] == ["n1"]
+    broken = {"type": "observed-data", "id": "observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
+              "number_observed": 1, "object_refs": [scos[0]["id"]]}  # no first_observed, last_observed
+    answer = client.post("/api/v1/match", headers=headers, json={"objects": [broken, *scos]})
+    assert answer.status_code == 400 and "first_observed" in answer.text
+    from phalanx.matching._detector import Detector
+
+    detector = Detector()
+    detector.offer(indicator(1, "[domain-name:value = 'evil.example']"))
+    assert detector.match([Record(7, None, broken["id"], "observed-data", None, (broken, *scos))]) == []
+    assert detector.unreadable == 1 and detector.last_problem is not None
+    assert detector.last_problem.startswith("line 7:")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import InvalidPattern, InvalidSTIX
+from ..errors import InvalidObservation, InvalidPattern, InvalidSTIX
 from ..pattern import parse
 from ..pattern._index import Hit, PatternIndex
 from ..pattern._observations import Observations
@@ -43,6 +43,8 @@ class IndicatorInfo:
 class Match:
     indicator: IndicatorInfo
     record: Record
+    source: str | None = None
+    """The name of the organization that made the indicator (its ``created_by_ref``), when known."""
 
 
 _SPELLINGS = {
@@ -76,6 +78,11 @@ class Detector:
         self._alert_flagged = alert_flagged
         self._clock = clock
         self._lock = threading.Lock()
+        self.unreadable = 0
+        """Observations that could not be matched (an observed-data without its times...)."""
+        self.last_problem: str | None = None
+        self.names: dict[str, str] = {}
+        """Identity id -> name, from the identities offered."""
         self.refused: dict[str, str] = {}
         """Indicators that could not be indexed (id -> why): patterns that do not parse, for instance."""
 
@@ -84,7 +91,12 @@ class Detector:
 
     def offer(self, obj: Mapping[str, Any]) -> bool:
         """Take one object version; True when it changed what is matched. Objects other than indicators with
-        a STIX pattern, and versions older than the one held, change nothing."""
+        a STIX pattern, and versions older than the one held, change nothing (an identity's name is kept, to
+        name who made the indicators that fire)."""
+        if obj.get("type") == "identity":
+            if isinstance(obj.get("id"), str) and isinstance(obj.get("name"), str) and not obj.get("revoked"):
+                self.names[obj["id"]] = obj["name"]
+            return False
         if obj.get("type") != "indicator":
             return False
         object_id, modified = obj.get("id"), obj.get("modified") or obj.get("created")
@@ -159,7 +171,13 @@ class Detector:
             for record in records:
                 at = record.time if record.time is not None else now
                 if record.objects:
-                    hits = self._index.match(Observations.from_stix(record.objects), at=at)
+                    try:
+                        observations = Observations.from_stix(record.objects)
+                    except InvalidObservation as exc:
+                        self.unreadable += 1
+                        self.last_problem = f"line {record.line}: {exc.message}"
+                        continue
+                    hits = self._index.match(observations, at=at)
                 elif record.kind is None:
                     continue
                 elif record.kind.object_type == "file":
@@ -173,5 +191,6 @@ class Detector:
                         info = self._flagged(info)
                     if info.flags and not self._alert_flagged:
                         continue
-                    found.append(Match(info, record))
+                    creator = info.created_by_ref
+                    found.append(Match(info, record, self.names.get(creator) if creator is not None else None))
         return found

@@ -23,19 +23,20 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from ..errors import InvalidParameter
+from ..stix import format_micros, now_micros
 from ._kinds import KINDS, Kind, canonical_ipv4, detect, kind_named, normalize
 
 FORMATS = ("auto", "jsonl", "zeek", "csv", "text", "stix")
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One observable found in telemetry (or, for the ``stix`` format, one observation's objects)."""
+class Record(NamedTuple):
+    """One observable found in telemetry (or, for the ``stix`` format, one observation's objects). A tuple:
+    millions are made from a big log."""
 
     line: int
     """The line (1-based) of the source that held it."""
@@ -83,10 +84,11 @@ def parse_fields(specs: Iterable[str]) -> dict[str, Kind | None]:
 
 
 _IPV4 = KINDS["ipv4"]
+_is_ipv4 = canonical_ipv4
 
 
 def _found(line: int, kind: Kind | None, value: str, where: str, time: int | None) -> Record | None:
-    if (kind is None or kind is _IPV4) and canonical_ipv4(value):  # the common case, first
+    if (kind is None or kind is _IPV4) and _is_ipv4(value):  # the common case, first
         return Record(line, _IPV4, value, where, time)
     value = value.strip()
     if value in ("", "-", "(empty)"):
@@ -273,6 +275,14 @@ def _zeek_records(number: int, values: Mapping[str, Any], path: str | None, time
         yield Record(number, KINDS["url"], f"http://{host}{uri}", "host+uri", time)
 
 
+def _epoch(text: str) -> int | None:
+    """Zeek's ``ts``: seconds since the epoch, with a fraction."""
+    try:
+        return int(float(text) * 1_000_000)
+    except ValueError:
+        return None
+
+
 def _zeek(lines: Iterable[bytes], stats: Stats) -> Iterator[Record]:
     names: list[str] = []
     path: str | None = None
@@ -313,9 +323,13 @@ def _zeek(lines: Iterable[bytes], stats: Stats) -> Iterator[Record]:
         if len(cells) != len(names):
             stats.bad(number, f"{len(cells)} fields where the '#fields' header names {len(names)}")
             continue
-        time = micros_of(cells[ts]) if ts >= 0 else None
+        time = _epoch(cells[ts]) if ts >= 0 else None
         for index, name, kind in columns:
             value = cells[index]
+            if kind is None and _is_ipv4(value):  # most of a log: addresses
+                stats.records += 1
+                yield Record(number, _IPV4, value, name, time)
+                continue
             if value == "-" or value == "(empty)":
                 continue
             for item in value.split(",") if name == "answers" else (value,):
@@ -374,6 +388,14 @@ def _refs(observed: Mapping[str, Any]) -> list[str]:
     return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
 
 
+_NOT_OBSERVABLE = frozenset({
+    "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator",
+    "infrastructure", "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion",
+    "report", "threat-actor", "tool", "vulnerability", "relationship", "sighting", "marking-definition",
+    "language-content", "extension-definition", "bundle"})
+"""STIX types that are not cyber observables (SDOs, SROs and the rest)."""
+
+
 def _document(document: Any, line: int, stats: Stats) -> Iterator[Record]:
     """A bundle or array is one set of observations: patterns joining several (AND, FOLLOWEDBY, WITHIN...)
     are matched across all of its observed-data."""
@@ -383,8 +405,15 @@ def _document(document: Any, line: int, stats: Stats) -> Iterator[Record]:
         return
     objects = [o for o in objects if isinstance(o, dict)]
     observed = [o for o in objects if o.get("type") == "observed-data"]
-    if not observed:
-        return
+    if not observed:  # a bundle of bare SCOs (a sandbox's, say): one observation of them all
+        scos = [o for o in objects if isinstance(o.get("id"), str) and o.get("type") not in _NOT_OBSERVABLE]
+        if not scos:
+            return
+        now = format_micros(now_micros())
+        observed = [{"type": "observed-data", "id": "observed-data--00000000-0000-4000-8000-000000000000",
+                     "first_observed": now, "last_observed": now, "number_observed": 1,
+                     "object_refs": [o["id"] for o in scos]}]
+        objects = [*observed, *scos]
     name = str(observed[0].get("id", "")) if len(observed) == 1 else (
         str(document.get("id")) if isinstance(document, dict) and document.get("id") else
         f"{len(observed)} observed-data")

@@ -75,8 +75,8 @@ _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 """A dotted quad without leading zeros: an IPv4 address already in its normal form (most of them, in logs)."""
 
 
-def canonical_ipv4(text: str) -> bool:
-    return _CANONICAL_IPV4.fullmatch(text) is not None
+canonical_ipv4 = _CANONICAL_IPV4.fullmatch
+"""Whether a text is an IPv4 address in its normal form (a match object, or None)."""
 
 
 def detect(text: str) -> Kind | None:

@@ -1,4 +1,5 @@
-"""A member's matcher fed by its hub: the hub's live stream of indicators (what this member's key may read,
+"""A member's matcher fed by its hub: the hub's live stream of indicators (and identities, to name who made
+them) (what this member's key may read,
 the hub's policy applied) keeps a local ``Detector`` current, so telemetry never leaves the member's machine;
 only the sightings it chooses to report do.
 
@@ -63,7 +64,8 @@ class HubFeed:
             delay = min(delay * 2, 10.0)
 
     def _follow(self) -> None:
-        stream = self._client.stream([], last_event_id=self.last_event_id, idle=self._idle, types=("indicator",))
+        stream = self._client.stream([], last_event_id=self.last_event_id, idle=self._idle,
+                                     types=("indicator", "identity"))
         self._stream = stream
         if self._stop.is_set():
             stream.close()

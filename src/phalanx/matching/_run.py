@@ -33,7 +33,8 @@ def match_json(match: Match) -> dict[str, Any]:
     if record.time is not None:
         found["time"] = format_micros(record.time)
     found["indicator"] = {"id": indicator.id, "name": indicator.name, "pattern": indicator.pattern,
-                          "created_by_ref": indicator.created_by_ref, "confidence": indicator.confidence,
+                          "created_by_ref": indicator.created_by_ref, "created_by": match.source,
+                          "confidence": indicator.confidence,
                           "labels": list(indicator.labels), "warning_lists": list(indicator.flags)}
     return found
 
@@ -43,7 +44,7 @@ def describe(match: Match) -> str:
     kind = record.kind.name if record.kind is not None else "observed-data"
     where = f" ({record.field})" if record.field else ""
     name = f" {indicator.name!r}" if indicator.name else ""
-    by = f" from {indicator.created_by_ref}" if indicator.created_by_ref else ""
+    by = f" from {match.source or indicator.created_by_ref}" if indicator.created_by_ref else ""
     flags = f" [on warning lists: {', '.join(indicator.flags)}]" if indicator.flags else ""
     return f"line {record.line}: {kind} {record.value}{where} matches {indicator.id}{name}{by}{flags}"
 

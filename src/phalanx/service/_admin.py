@@ -64,6 +64,13 @@ class Admin:
     def organization(self, ref: str) -> Organization:
         return self._directory.get_organization(ref)
 
+    def organization_name(self, ref: str) -> str | None:
+        """The name of the organization ``ref`` (its identity id or name), None when there is none."""
+        try:
+            return self.organization(ref).name
+        except NotFound:
+            return None
+
     def organizations(self) -> list[Organization]:
         return self._directory.list_organizations()
 

@@ -33,11 +33,13 @@ _BATCH = 2000
 
 class Matching:
     def __init__(self, reader: Reader, feed: Feed, settings: Settings, *,
-                 flagger: Callable[[], Flagger | None] = lambda: None) -> None:
+                 flagger: Callable[[], Flagger | None] = lambda: None,
+                 name_of: Callable[[str], str | None] = lambda ref: None) -> None:
         self._reader = reader
         self._feed = feed
         self._settings = settings
         self._flagger = flagger
+        self._name_of = name_of
         self._detector: Detector | None = None
         self._lock = threading.Lock()
 
@@ -78,7 +80,8 @@ class Matching:
         if not found:
             return []
         if actor is None:
-            return [m for m in found if flagged or not m.indicator.flags]
+            return [replace(m, source=self._name_of(m.indicator.created_by_ref) if m.indicator.created_by_ref
+                            else None) for m in found if flagged or not m.indicator.flags]
         ids = tuple(sorted({m.indicator.id for m in found}))
         readable: dict[str, dict[str, Any]] = {}
         for item in self._reader.export(Query(ids=ids, types=("indicator",), limit=_BATCH), actor=actor):
@@ -90,9 +93,10 @@ class Matching:
                 continue
             if match.indicator.flags and not flagged:
                 continue
-            if seen.get("created_by_ref") != match.indicator.created_by_ref:  # the copy the caller gets decides
-                match = replace(match, indicator=replace(match.indicator, created_by_ref=seen.get("created_by_ref")))
-            kept.append(match)
+            creator = seen.get("created_by_ref")
+            if creator != match.indicator.created_by_ref:  # the copy the caller gets decides
+                match = replace(match, indicator=replace(match.indicator, created_by_ref=creator))
+            kept.append(replace(match, source=self._name_of(creator) if isinstance(creator, str) else None))
         return kept
 
     def close(self) -> None:

@@ -21,12 +21,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._http import check_params, read_body
-from ..errors import InvalidJSON, InvalidParameter
+from ..errors import InvalidJSON, InvalidObservation, InvalidParameter
 from ..identity import Actor
 from ..matching._detector import Match
 from ..matching._extract import Record, Stats, extractor, micros_of
 from ..matching._kinds import KINDS, detect, kind_named, normalize
 from ..matching._run import match_json
+from ..pattern import Observations
 from ..service import Node
 from ._responses import json_response
 
@@ -83,7 +84,15 @@ def records_of(body: dict[str, Any]) -> tuple[list[Record], bool]:
         from ..stix._json import dumps
 
         stats = Stats()
-        records += list(extractor("stix")([dumps({"type": "bundle", "objects": objects})], stats))
+        found = list(extractor("stix")([dumps({"type": "bundle", "objects": objects})], stats))
+        for record in found:
+            try:
+                Observations.from_stix(record.objects)
+            except InvalidObservation as exc:
+                raise InvalidParameter(f"objects: {exc.message}",
+                                       hint="Send observed-data with first_observed, last_observed, "
+                                            "number_observed and the objects it refers to.") from None
+        records += found
     return records, flagged
 
 
