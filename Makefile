@@ -41,6 +41,8 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_taxii.py
 	$(BIN)/python benchmarks/bench_federation.py
 	$(BIN)/python benchmarks/bench_match.py
+	$(BIN)/python benchmarks/bench_match_log.py
+	$(BIN)/python benchmarks/bench_match_live.py
 
 clean:
 	rm -rf $(VENV) .phalanx .mypy_cache .ruff_cache .pytest_cache

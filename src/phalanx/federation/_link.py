@@ -38,6 +38,9 @@ from ._client import LiveStream, PeerClient
 from ._ingress import PeerKeys, PeerLog
 from ._reconcile import MAX_RANGES, Answer, Range, VersionSet
 
+_JITTER = random.Random()
+"""Our own: the module-level generator's state is the program's (and hypothesis checks it is left alone)."""
+
 _log = logging.getLogger("phalanx.federation")
 
 PAGE = 1000
@@ -143,7 +146,7 @@ class PeerLink:
                     _log.exception("peer %s: unexpected failure", self.record.name)
                 self._failed(exc if isinstance(exc, Error) else PeerRefused(f"unexpected failure: {exc!r}"))
                 self._stop_followers()
-                self._stop.wait(delay * (1 + random.random() / 4))
+                self._stop.wait(delay * (1 + _JITTER.random() / 4))
                 delay = min(delay * 2, 60.0)
         self._stop_followers()
         with contextlib.suppress(Error):  # let another process (or this node restarted) take over at once

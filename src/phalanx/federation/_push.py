@@ -28,6 +28,9 @@ from ..store import PeerRecord, Peers, Query, Refusal, StoredVersion, VersionFil
 from ..streams._feed import Feed
 from ._client import PeerClient
 
+_JITTER = random.Random()
+"""Our own: the module-level generator's state is the program's (and hypothesis checks it is left alone)."""
+
 _log = logging.getLogger("phalanx.federation")
 BATCH = 500
 LEASE_SECONDS = 10.0
@@ -66,7 +69,7 @@ class PeerPush:
                     _log.warning("peer %s (push): %s", self.record.name, message)
                     with contextlib.suppress(Error):
                         self._peers.failed(self.record.name, message, now=self._clock())
-                    self._stop.wait(delay * (1 + random.random() / 4))
+                    self._stop.wait(delay * (1 + _JITTER.random() / 4))
                     delay = min(delay * 2, 60.0)
         finally:
             self._feed.unwatch(self._moved)

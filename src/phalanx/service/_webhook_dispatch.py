@@ -40,6 +40,9 @@ from ..streams._webhook import Poster, encode_batch, headers
 from ._read import Reader
 from ._streams import _PolicyView
 
+_JITTER = random.Random()
+"""Our own: the module-level generator's state is the program's (and hypothesis checks it is left alone)."""
+
 _log = logging.getLogger("phalanx.webhooks")
 _POLL = 1.0
 _RECHECK = 30.0
@@ -49,12 +52,12 @@ _STEPS = 10
 """Steps (batches) one webhook takes on a worker before letting the others have a turn."""
 
 
-def backoff(attempt: int, *, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+def backoff(attempt: int, *, base: float, cap: float, rand: Callable[[], float] | None = None) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...): ``base`` doubled after each failure,
     at most ``cap``, of which a random half is taken off ("equal jitter": receivers that failed together do
     not all come back at once, and each wait is at least as long as half the one after it)."""
     full = min(cap, base * (1 << min(max(attempt, 1) - 1, 62)))
-    return full / 2 + rand() * full / 2
+    return full / 2 + (rand or _JITTER.random)() * full / 2
 
 
 def _runner_id() -> str:
