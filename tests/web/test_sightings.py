@@ -96,9 +96,9 @@ def test_a_batch_and_the_options(world: World, client: TestClient) -> None:
     indicator = share_indicator(world)
     answer = post(client, key_of(world, world.acme.id), {"collection": "isac", "tlp": "red", "sightings": [
         {"indicator": indicator, "kind": "false-positive"},
-        {"indicator": indicator, "kind": "expired", "anonymous": True,
-         "observed": [{"type": "domain-name", "value": "evil.example"}]}]})
-    assert answer["accepted"] == 2 and answer["refused"] == 0
+        {"indicator": indicator, "kind": "expired", "anonymous": True},
+        {"indicator": indicator, "observed": [{"type": "domain-name", "value": "evil.example"}]}]})
+    assert answer["accepted"] == 3 and answer["refused"] == 0
     first = world.node.backend.store.get(answer["results"][0]["id"])
     assert json.loads(first.canonical)["object_marking_refs"] == [Tlp.RED.value]
     mine = client.get(f"/api/v1/objects/{indicator}/sightings", headers=key_of(world, world.acme.id)).json()
@@ -147,8 +147,10 @@ def test_an_anonymous_sightings_organization_is_on_no_read_path_of_another_membe
     with receiving("/globex") as receiver:
         world.node.webhooks.create(receiver.url, org=world.globex.id, cursor=0)
         hush_key = key_of(world, hush.id)
-        answer = post(client, hush_key, {"indicator": indicator, "anonymous": True, "count": 7,
-                                         "observed": [{"type": "ipv4-addr", "value": "198.51.100.9"}]})
+        refused = client.post("/api/v1/sightings", headers=hush_key, json={
+            "indicator": indicator, "anonymous": True, "observed": [{"type": "ipv4-addr", "value": "198.51.100.9"}]})
+        assert refused.status_code == 400 and "cannot come with observed data" in refused.text  # they would name it
+        answer = post(client, hush_key, {"indicator": indicator, "anonymous": True, "count": 7})
         sighting = answer["results"][0]["id"]
         assert world.node.backend.store.get(sighting).contributor == hush.id  # the hub knows
         world.node.sequencer.run_once()

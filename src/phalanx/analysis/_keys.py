@@ -48,6 +48,8 @@ def keys_of(data: Mapping[str, Any], *, refers: bool = True) -> tuple[str, ...]:
     keys = [] if data.get(ANONYMOUS) is True else [o.key for o in observables(data)]
     if refers:
         keys += [REF + target for _, target in references(data)]
+    if any("\0" in key for key in keys):  # no store column takes NUL (PostgreSQL text): such a value is no key
+        keys = [key for key in keys if "\0" not in key]
     return tuple(keys) if len(keys) < 2 else tuple(dict.fromkeys(keys))[:MAX_OBSERVABLES]
 
 

@@ -68,14 +68,18 @@ def _micros(value: Any) -> int | None:
 
 
 class Detector:
-    def __init__(self, *, flagger: Flagger | None = None, alert_flagged: bool = False,
+    def __init__(self, *, flagger: Flagger | None = None, alert_flagged: bool = False, validity: bool = True,
                  clock: Callable[[], int] = now_micros) -> None:
+        """``validity``: match only between an indicator's ``valid_from`` and ``valid_until`` (False: always,
+        for a first pass whose candidates are checked again)."""
         self._index = PatternIndex()
         self._versions: dict[str, str] = {}
+        self._revoked: set[str] = set()
         self._flagger = flagger
         self._flags: dict[str, IndicatorInfo] = {}
         """Indicators that fired, with their warning lists (a version's flags never change)."""
         self._alert_flagged = alert_flagged
+        self._validity = validity
         self._clock = clock
         self._lock = threading.Lock()
         self.unreadable = 0
@@ -103,10 +107,15 @@ class Detector:
         if not isinstance(object_id, str) or not isinstance(modified, str):
             return False
         with self._lock:
+            if object_id in self._revoked:  # revocation is final (STIX 3.6): no version after it, nor a late one
+                return False
             held = self._versions.get(object_id)
             if held is not None and _micros(held) is not None and (_micros(modified) or 0) < (_micros(held) or 0):
                 return False
-            if obj.get("revoked") is True or obj.get("pattern_type") not in ("stix", None):
+            if obj.get("revoked") is True:
+                self._revoked.add(object_id)
+                return self._drop(object_id)
+            if obj.get("pattern_type") not in ("stix", None):
                 return self._drop(object_id)
             text = obj.get("pattern")
             if not isinstance(text, str):
@@ -126,8 +135,11 @@ class Detector:
                 confidence if type(confidence) is int else None,
                 tuple(v for v in labels if isinstance(v, str)) if isinstance(labels, list) else ())
             try:  # replaces the version held; a pattern refused whatever the data leaves the index as it was
-                self._index.add(object_id, pattern, valid_from=_micros(obj.get("valid_from")),
-                                valid_until=_micros(obj.get("valid_until")), payload=info)
+                if self._validity:
+                    self._index.add(object_id, pattern, valid_from=_micros(obj.get("valid_from")),
+                                    valid_until=_micros(obj.get("valid_until")), payload=info)
+                else:
+                    self._index.add(object_id, pattern, payload=info)
             except InvalidPattern as exc:
                 self.refused[object_id] = exc.message
                 return self._drop(object_id)

@@ -16,10 +16,21 @@ it counts it in ``Stats.unreadable`` and goes on, because one broken line must n
 
 from __future__ import annotations
 
-__all__ = ["FORMATS", "Extractor", "Record", "Stats", "extractor", "guess_format", "micros_of", "parse_fields"]
+__all__ = [
+    "FORMATS",
+    "Extractor",
+    "Record",
+    "Stats",
+    "document_records",
+    "extractor",
+    "guess_format",
+    "micros_of",
+    "parse_fields",
+]
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,17 +116,26 @@ def _found(line: int, kind: Kind | None, value: str, where: str, time: int | Non
 _TIME_FIELDS = ("ts", "timestamp", "@timestamp", "time", "date")
 
 
+_MAX_MICROS = 253_402_300_799_999_999
+"""9999-12-31T23:59:59.999999Z: times beyond cannot be written back (RFC 3339 has four-digit years)."""
+
+
 def micros_of(value: Any) -> int | None:
-    """A time as logs write it (epoch seconds, milliseconds or microseconds; RFC 3339) in microseconds."""
+    """A time as logs write it (epoch seconds, milliseconds or microseconds; RFC 3339) in microseconds; None
+    when it is none, or outside years 1-9999."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         seconds = float(value)
-        if seconds > 1e14:  # microseconds
-            return int(seconds)
-        if seconds > 1e11:  # milliseconds
-            return int(seconds * 1000)
-        return int(seconds * 1_000_000)
+        if not math.isfinite(seconds):
+            return None
+        if abs(seconds) > 1e14:  # microseconds
+            micros = int(seconds)
+        elif abs(seconds) > 1e11:  # milliseconds
+            micros = int(seconds * 1000)
+        else:
+            micros = int(seconds * 1_000_000)
+        return micros if -62_135_596_800_000_000 <= micros <= _MAX_MICROS else None
     if isinstance(value, str):
         try:
             return micros_of(float(value))
@@ -127,7 +147,10 @@ def micros_of(value: Any) -> int | None:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return int(parsed.timestamp() * 1_000_000)
+        try:
+            return micros_of(int(parsed.timestamp() * 1_000_000))
+        except (OverflowError, ValueError, OSError):
+            return None
     return None
 
 
@@ -262,6 +285,9 @@ def _zeek_records(number: int, values: Mapping[str, Any], path: str | None, time
         value = values.get(name)
         if value is None or value in ("-", "(empty)"):
             continue
+        if not isinstance(value, str | list):
+            stats.bad(number, f"{name} is {type(value).__name__}, not a string")
+            continue
         items = value if isinstance(value, list) else (value.split(",") if name == "answers" else (value,))
         for item in items:
             if isinstance(item, str) and item and item != "-":
@@ -278,9 +304,10 @@ def _zeek_records(number: int, values: Mapping[str, Any], path: str | None, time
 def _epoch(text: str) -> int | None:
     """Zeek's ``ts``: seconds since the epoch, with a fraction."""
     try:
-        return int(float(text) * 1_000_000)
-    except ValueError:
+        micros = int(float(text) * 1_000_000)
+    except (ValueError, OverflowError):  # not a number; inf
         return None
+    return micros if 0 <= micros <= _MAX_MICROS else None
 
 
 def _zeek(lines: Iterable[bytes], stats: Stats) -> Iterator[Record]:
@@ -297,7 +324,13 @@ def _zeek(lines: Iterable[bytes], stats: Stats) -> Iterator[Record]:
         if text[0] == "#":
             directive, _, rest = text.partition(separator if not text.startswith("#separator") else " ")
             if directive == "#separator":
-                separator = rest.strip().encode().decode("unicode_escape")
+                try:
+                    separator = rest.strip().encode().decode("unicode_escape")
+                except UnicodeDecodeError:
+                    separator = ""
+                if not separator:
+                    stats.bad(number, f"the '#separator' {rest.strip()!r} is not one; reading tab-separated")
+                    separator = "\t"
             elif directive == "#fields":
                 names = rest.split(separator)
             elif directive == "#path":
@@ -314,7 +347,9 @@ def _zeek(lines: Iterable[bytes], stats: Stats) -> Iterator[Record]:
                 stats.bad(number, f"not JSON ({exc})")
                 continue
             if isinstance(obj, dict):
-                yield from _zeek_records(number, obj, obj.get("_path"), micros_of(obj.get("ts")), stats)
+                path = obj.get("_path")
+                yield from _zeek_records(number, obj, path if isinstance(path, str) else None,
+                                         micros_of(obj.get("ts")), stats)
             continue
         if not names:
             stats.bad(number, "a Zeek record before the '#fields' header")
@@ -419,6 +454,11 @@ def _document(document: Any, line: int, stats: Stats) -> Iterator[Record]:
         f"{len(observed)} observed-data")
     stats.records += 1
     yield Record(line, None, name, "observed-data", micros_of(observed[0].get("first_observed")), tuple(objects))
+
+
+def document_records(document: Any, stats: Stats) -> list[Record]:
+    """The observations of a STIX bundle or list of objects already parsed (one record; see ``stix``)."""
+    return list(_document(document, 0, stats))
 
 
 def _observations(observed: list[Mapping[str, Any]], by_id: Mapping[str, Mapping[str, Any]], line: int,

@@ -48,7 +48,7 @@ class Matching:
             if self._detector is None:
                 # Attached first: what is committed while the store is read is offered too (the newer version
                 # wins, whichever way round the two arrive).
-                detector = self._detector = Detector(flagger=self._flagger(), alert_flagged=True)
+                detector = self._detector = Detector(flagger=None, alert_flagged=True, validity=False)
                 self._feed.attach(self)
                 for item in self._reader.export(Query(types=("indicator",), limit=_BATCH)):
                     detector.offer(orjson.loads(item.canonical))
@@ -79,24 +79,25 @@ class Matching:
         found = self._ready().match(records)
         if not found:
             return []
-        if actor is None:
-            return [replace(m, source=self._name_of(m.indicator.created_by_ref) if m.indicator.created_by_ref
-                            else None) for m in found if flagged or not m.indicator.flags]
         ids = tuple(sorted({m.indicator.id for m in found}))
-        readable: dict[str, dict[str, Any]] = {}
+        readable: dict[str, tuple[int, dict[str, Any]]] = {}
         for item in self._reader.export(Query(ids=ids, types=("indicator",), limit=_BATCH), actor=actor):
-            readable[item.id] = orjson.loads(item.canonical)
-        kept: list[Match] = []
+            if item.id not in readable or item.version > readable[item.id][0]:
+                readable[item.id] = (item.version, orjson.loads(item.canonical))
+        # A match stands as the caller's own copy decides: the newest version it may read, without the parts
+        # granular markings keep from it (a hidden pattern, name or valid_until must neither fire nor show). The
+        # node-wide index leaves validity to this step, which reads it from that copy.
+        wanted: dict[str, list[Record]] = {}
         for match in found:
-            seen = readable.get(match.indicator.id)
-            if seen is None or seen.get("pattern") != match.indicator.pattern:
-                continue
-            if match.indicator.flags and not flagged:
-                continue
-            creator = seen.get("created_by_ref")
-            if creator != match.indicator.created_by_ref:  # the copy the caller gets decides
-                match = replace(match, indicator=replace(match.indicator, created_by_ref=creator))
-            kept.append(replace(match, source=self._name_of(creator) if isinstance(creator, str) else None))
+            if match.indicator.id in readable:
+                wanted.setdefault(match.indicator.id, []).append(match.record)
+        kept: list[Match] = []
+        for object_id, those in wanted.items():
+            alone = Detector(flagger=self._flagger(), alert_flagged=flagged)
+            alone.offer(readable[object_id][1])
+            for match in alone.match(those):
+                creator = match.indicator.created_by_ref
+                kept.append(replace(match, source=self._name_of(creator) if creator is not None else None))
         return kept
 
     def close(self) -> None:

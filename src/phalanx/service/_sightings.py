@@ -109,6 +109,11 @@ def _check(report: SightingReport) -> None:
     for ref in report.observed_data_refs:
         if not isinstance(ref, str) or not ref.startswith("observed-data--"):
             raise InvalidParameter(f"{ref!r} is not the id of an observed-data object")
+    if report.anonymous and (report.observed or report.observed_data_refs):
+        raise InvalidParameter(
+            "an anonymous sighting cannot come with observed data: observed-data and observables are shared as "
+            "your organization's (the log entry of each names it, and a signature would), so they would tell "
+            "who saw it", hint="Send the anonymous sighting without observed values, or an attributed one.")
 
 
 class Sightings:
@@ -143,7 +148,8 @@ class Sightings:
         if actor.role is Role.ANONYMOUS:
             raise PermissionDenied("sightings are shared by members: send credentials")
         into = self._collections(actor, [r.sighted for r in wanted], collection)
-        built = [self._build(actor, r, tlp) for r in wanted]
+        floors = self._levels(actor, [r.sighted for r in wanted]) if tlp is None else {}
+        built = [self._build(actor, r, tlp if tlp is not None else floors.get(r.sighted)) for r in wanted]
         results: list[ObjectResult | None] = [None] * len(wanted)
         for target in dict.fromkeys(into[r.sighted] for r in wanted):
             chosen = [i for i, r in enumerate(wanted) if into[r.sighted] == target]
@@ -234,6 +240,18 @@ class Sightings:
                 raise PermissionDenied(f"you read {object_id} only in collections you may not share into",
                                        hint="Name a collection you may share into (collection, --collection).")
         return found
+
+    def _levels(self, actor: Actor, ids: Sequence[str]) -> dict[str, Tlp]:
+        """For each object sighted, the TLP its sighting takes when none is asked for: the object's own, when
+        it is above the node's default (a sighting of a TLP:RED indicator must not reach those the indicator
+        does not), else None (the default)."""
+        floors: dict[str, Tlp] = {}
+        default = self._settings.default_tlp.rank
+        query = Query(ids=tuple(dict.fromkeys(ids)), versions=(VersionFilter.ALL,), limit=self._settings.page_size_max)
+        for item in self._reader.export(query, actor=actor):
+            if item.level > default and item.level > floors.get(item.id, self._settings.default_tlp).rank:
+                floors[item.id] = Tlp.of_rank(item.level)
+        return floors
 
     def _held(self, actor: Actor, collection: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the caller sees (a version of) in ``collection``."""

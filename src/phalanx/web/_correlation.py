@@ -17,11 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._http import check_params
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotFound
 from ..identity import Actor
 from ..service import Node
 from ..service._correlation import object_json, value_json
 from ..service._neighbourhood import graph_json
+from ..stix import is_identifier
 from ._responses import json_response
 
 Guard = Callable[[Callable[[Request, Actor], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]
@@ -45,23 +46,31 @@ def correlation_routes(node: Node, guarded: Guard) -> list[Route]:
         value = request.query_params.get("value")
         if value is None:
             raise InvalidParameter("value is required: an IP address, domain, URL, e-mail address or hash")
+        if "\0" in value:
+            raise InvalidParameter("value holds a NUL character: no observable does")
         limit = _whole(request, "limit", 100, 1000)
         found = await run_in_threadpool(lambda: correlation.of_value(
             actor, value, kind=request.query_params.get("kind"), limit=limit))
         return json_response(value_json(found))
 
+    def object_id(request: Request) -> str:
+        found: str = request.path_params["object_id"]
+        if not is_identifier(found):
+            raise NotFound(f"no object {found[:100]!r}", hint="Give a STIX id, e.g. indicator--<uuid>.")
+        return found
+
     async def of_object(request: Request, actor: Actor) -> Response:
         check_params(request.query_params, ("limit",), single=_SINGLE)
         limit = _whole(request, "limit", 100, 1000)
         found = await run_in_threadpool(lambda: correlation.of_object(
-            actor, request.path_params["object_id"], limit=limit))
+            actor, object_id(request), limit=limit))
         return json_response(object_json(found))
 
     async def neighbourhood(request: Request, actor: Actor) -> Response:
         check_params(request.query_params, ("depth", "limit"), single=_SINGLE)
         depth, limit = _whole(request, "depth", 1, 2), _whole(request, "limit", 50, 200)
         graph = await run_in_threadpool(lambda: correlation.neighbourhood(
-            actor, request.path_params["object_id"], depth=depth, limit=limit))
+            actor, object_id(request), depth=depth, limit=limit))
         return json_response(graph_json(graph))
 
     return [

@@ -24,7 +24,7 @@ from .._http import check_params, read_body
 from ..errors import InvalidJSON, InvalidObservation, InvalidParameter
 from ..identity import Actor
 from ..matching._detector import Match
-from ..matching._extract import Record, Stats, extractor, micros_of
+from ..matching._extract import Record, Stats, document_records, micros_of
 from ..matching._kinds import KINDS, detect, kind_named, normalize
 from ..matching._run import match_json
 from ..pattern import Observations
@@ -81,10 +81,7 @@ def records_of(body: dict[str, Any]) -> tuple[list[Record], bool]:
     if objects:
         if not all(isinstance(o, dict) for o in objects):
             raise InvalidParameter("objects must be STIX objects (JSON objects)")
-        from ..stix._json import dumps
-
-        stats = Stats()
-        found = list(extractor("stix")([dumps({"type": "bundle", "objects": objects})], stats))
+        found = document_records(objects, Stats())
         for record in found:
             try:
                 Observations.from_stix(record.objects)
