@@ -185,13 +185,37 @@ def _member(literals: list[_Literal], comparison: Comparison, text: str) -> Valu
 # (4) LIKE and MATCHES ----------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=4096)
-def _like_regex(pattern: str) -> tuple[re.Pattern[str], bool]:
-    """The compiled form of a LIKE pattern (already NFC), and whether bytes values are read as UTF-8 for it."""
-    parts = ["^"]
-    for char in pattern:
-        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-    parts.append("$")
-    return re.compile("".join(parts)), all(ord(c) < 256 for c in pattern)
+def _like_regex(pattern: str) -> tuple[Callable[[str], bool], bool]:
+    """The test of a LIKE pattern (already NFC), and whether bytes values are read as UTF-8 for it.
+
+    It means what ``re.match("^" + pattern with % as ".*" and _ as "." + "$")`` means (the reference's reading),
+    without a regular expression over the whole: the pieces between ``%`` are found one after the other, each at
+    its leftmost place, so that a pattern of many ``%`` costs the length of the value times its own, never the
+    backtracking ``.*.*.*`` would (a member's indicator must not stall everyone's matching)."""
+    pieces = [re.compile("".join("[^\n]" if c == "_" else re.escape(c) for c in piece))
+              for piece in pattern.split("%")]
+    widths = [len(piece) for piece in pattern.split("%")]
+    first, last = pieces[0], pieces[-1]
+
+    def whole(value: str) -> bool:
+        if len(pieces) == 1:
+            return first.fullmatch(value) is not None
+        if first.match(value) is None:
+            return False
+        cursor = widths[0]
+        for piece in pieces[1:-1]:  # each at its leftmost place: later pieces only gain from an earlier one
+            found = piece.search(value, cursor)
+            if found is None or "\n" in value[cursor:found.start()]:  # % is no line break
+                return False
+            cursor = found.end()
+        start = len(value) - widths[-1]
+        return (start >= cursor and last.fullmatch(value, start) is not None
+                and "\n" not in value[cursor:start])
+
+    def like(value: str) -> bool:  # "$" also matches before a final line break
+        return whole(value) or (value.endswith("\n") and whole(value[:-1]))
+
+    return like, all(ord(c) < 256 for c in pattern)
 
 
 @lru_cache(maxsize=4096)
@@ -205,8 +229,7 @@ def _matches_regex(pattern: str) -> tuple[re.Pattern[str], re.Pattern[bytes] | N
 
 
 def _like(literal: _Literal) -> ValueTest:
-    regex, reads_bytes = _like_regex(_nfc(literal.value))
-    match = regex.match
+    match, reads_bytes = _like_regex(_nfc(literal.value))
 
     def like(value: Any) -> bool:
         if type(value) is bytes and reads_bytes:
@@ -214,7 +237,7 @@ def _like(literal: _Literal) -> ValueTest:
                 value = value.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise InvalidObservation("a binary value compared with LIKE is not UTF-8") from exc
-        return type(value) is str and match(_nfc(value)) is not None
+        return type(value) is str and match(_nfc(value))
     return like
 
 
