@@ -47,9 +47,24 @@ def _disjoint(a: Binding, b: Binding) -> bool:
     return set(a).isdisjoint(b)
 
 
+JOIN_BUDGET = 200_000
+"""Pairs of bindings one AND or FOLLOWEDBY may try before giving up (``InvalidObservation``). A match is found
+long before (the first pair that fits is yielded at once); the budget bounds the search for one that does not
+exist, which grows as observations to the power of the operands (a member's pattern of ten ANDs must not stall
+everyone's matching). The reference matcher searches on; this is a deliberate difference."""
+
+
+def _spent(checks: int) -> None:
+    if checks > JOIN_BUDGET:
+        raise InvalidObservation(
+            f"the pattern joins more than {JOIN_BUDGET:,} pairs of observations without a match: Phalanx stops "
+            "there", hint="Match fewer observations at a time, or a pattern with fewer AND/FOLLOWEDBY operands.")
+
+
 def _join(lhs: Iterator[Binding], rhs: Iterator[Binding], first: Sequence[int] | None,
           last: Sequence[int] | None) -> Iterator[Binding]:
     """AND (no times given) or FOLLOWEDBY: pairs of disjoint bindings, the two sides read in turn."""
+    checks = 0
     right = next(rhs, None)
     left = next(lhs, None)
     if right is None or left is None:
@@ -57,6 +72,8 @@ def _join(lhs: Iterator[Binding], rhs: Iterator[Binding], first: Sequence[int] |
     lefts: list[Binding] = []
     rights: list[Binding] = []
     while right is not None or left is not None:
+        checks += len(lefts) + len(rights)
+        _spent(checks)
         if right is not None:
             if first is None or last is None:
                 for seen in lefts:
