@@ -11,7 +11,9 @@ __all__ = ["CHALLENGE", "SINGLE", "check_params", "credentials", "flag", "read_b
 
 import base64
 import binascii
+from typing import Any
 
+import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
@@ -19,6 +21,7 @@ from .errors import (
     AuthenticationError,
     Error,
     InputTooLarge,
+    InvalidJSON,
     InvalidParameter,
     NotFound,
     PermissionDenied,
@@ -76,6 +79,19 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise InputTooLarge(f"the request body exceeds the limit of {limit} bytes")
     return bytes(body)
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object (an empty body is ``{}``): ``InputTooLarge`` beyond ``limit`` bytes,
+    ``InvalidJSON`` when it is not JSON, ``InvalidParameter`` when it is not an object."""
+    body = await read_body(request, limit)
+    try:
+        value = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter("the body must be a JSON object")
+    return value
 
 
 def flag(value: str | None, name: str) -> bool | None:

@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,8 +33,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from .. import __version__
-from .._http import credentials, flag, read_body
-from ..errors import AuthenticationError, Error, InvalidJSON, InvalidParameter
+from .._http import credentials, flag, read_body, read_json_object
+from ..errors import AuthenticationError, Error, InvalidParameter
 from ..identity import Actor, ApiKeyRecord, Role
 from ..service import Node
 from ..stix import format_micros, parse_document
@@ -59,14 +58,7 @@ def _list(request: Request, name: str) -> tuple[str, ...]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = await read_body(request, 64 * 1024)
-    try:
-        value = orjson.loads(body or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(f"not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidParameter("the body must be a JSON object")
-    return value
+    return await read_json_object(request, 64 * 1024)
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
