@@ -173,19 +173,17 @@ def test_reindex_gives_keys_to_versions_stored_without(world: World, collection:
 
 
 def test_an_anonymous_sighting_is_never_attributed(world: World, collection: str) -> None:
-    """Globex reports an anonymous sighting of ACME's indicator, with the address it saw: the sighting, its
-    observed-data and the address are found by correlation, but nothing names or counts Globex."""
+    """Globex reports an anonymous sighting of ACME's indicator (anonymous sightings carry no observed data,
+    which would name Globex): the sighting is found through the indicator, but nothing names or counts Globex."""
     ind = indicator(1, f"[ipv4-addr:value = '{IP}']")
     share(world, world.contributor, ind)
     result = world.node.sightings.record(globex_contributor(world), ind["id"], anonymous=True,
-                                         observed=[{"type": "ipv4-addr", "value": "203.0.113.9"}],
                                          collection="Test ISAC")
     assert result.outcome == "accepted", result.detail
     correlation = world.node.correlation
-    found = correlation.of_value(world.contributor, "203.0.113.9")
-    assert found.organizations == () and [o.type for o in found.objects] == ["ipv4-addr"]
-    assert {o.org_id for o in found.objects} == {None}
+    found = correlation.of_value(world.contributor, IP)
+    assert [o.type for o in found.objects] == ["indicator"] and world.globex.id not in str(found)
     graph = correlation.neighbourhood(world.contributor, ind["id"], depth=2, limit=200)
-    assert {n.type for n in graph.nodes} == {"indicator", "sighting", "observed-data"}
+    assert {n.type for n in graph.nodes} == {"indicator", "sighting"}
     assert {n.org_id for n in graph.nodes if n.type != "indicator"} == {None}
     assert world.globex.id not in str(graph) and "Globex" not in str(graph)
