@@ -4,6 +4,7 @@ TCP proxy to see what crosses the wire between two of them."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -89,8 +90,18 @@ class Proc:
                                          method="POST",
                                          headers={"Authorization": f"Bearer {key}",
                                                   "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer = json.loads(response.read())
+        deadline = time.monotonic() + 30
+        while True:  # a node killed mid-request, or down, takes the post again when it is back (it is idempotent)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answer = json.loads(response.read())
+                break
+            except urllib.error.HTTPError:
+                raise
+            except (urllib.error.URLError, http.client.HTTPException, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         assert answer["refused"] == 0, answer
 
     def ids(self, key: str) -> list[str]:
