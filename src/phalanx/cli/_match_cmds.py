@@ -18,7 +18,8 @@ from ..analysis import warning_flags
 from ..errors import InvalidParameter, PeerRefused, UnreadableInput
 from ..matching._detector import Detector, Match
 from ..matching._extract import FORMATS, Record, extractor, guess_format, parse_fields
-from ..matching._follow import Progress, follow, read_lines
+from ..matching._follow import Progress, read_lines
+from ..matching._follow import follow as follow_log
 from ..matching._run import Run
 from ..matching._tally import Seen
 from ..stix import format_micros
@@ -112,7 +113,7 @@ def match(state: State, files: tuple[Path, ...], follow: bool, from_end: bool, f
             if source is None:
                 run(sys.stdin.buffer, stop)
             elif follow:
-                run(follow_lines(source, stop, from_end, meter), stop)
+                run(follow_log(source, stop, from_end=from_end, progress=meter), stop)
             else:
                 run(read_lines(source, meter), stop)
             if run.stats.unreadable:
@@ -123,10 +124,6 @@ def match(state: State, files: tuple[Path, ...], follow: bool, from_end: bool, f
             click.echo(f"{path}: {run.stats.lines:,} lines, {run.stats.records:,} observables, "
                        f"{run.matches:,} matches" + (f", {run.reported} sightings reported" if reporter else ""),
                        err=True)
-
-
-def follow_lines(path: Path, stop: threading.Event, from_end: bool, meter: Progress) -> Iterator[bytes]:
-    return follow(path, stop, from_end=from_end, progress=meter)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ __all__ = ["HubFeed"]
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -87,13 +86,6 @@ class HubFeed:
                 raise PeerRefused(f"the hub ended the stream: {message.data}")
             if self._stop.is_set():
                 return
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.ready.wait(0.1):
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-        return True
 
     def close(self) -> None:
         self._stop.set()

@@ -51,7 +51,9 @@ from ._sightings import (
     anonymity,
     disclose,
     is_anonymous,
+    may_attach_observed,
     may_learn_contributor,
+    sighting_level,
 )
 from ._writes import delete_owner, may_pass_on, stays_with_recipients, write_guard
 
@@ -75,6 +77,7 @@ __all__ = [
     "level_of",
     "level_story",
     "may_administer",
+    "may_attach_observed",
     "may_grant",
     "may_learn_contributor",
     "may_manage_key",
@@ -91,6 +94,7 @@ __all__ = [
     "require",
     "scope_notes",
     "sharing_levels",
+    "sighting_level",
     "stays_with_recipients",
     "top_level_of",
     "visibility",

@@ -23,7 +23,7 @@ member always sees. Node administrators see every number.
 from __future__ import annotations
 
 __all__ = ["SIGHTING_ANONYMOUS", "SIGHTING_KIND", "Disclosed", "anonymity", "disclose", "is_anonymous",
-           "may_learn_contributor"]
+           "may_attach_observed", "may_learn_contributor", "sighting_level"]
 
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from ..identity import Actor, Role
-from ..stix import StixObject
+from ..stix import StixObject, Tlp
 from ..store import SightingTally, Tally
 from ._decision import Decision
 
@@ -49,6 +49,24 @@ def is_anonymous(obj: StixObject | Any) -> bool:
     if obj.type != "sighting" or _MARK not in obj.canonical:
         return False
     return orjson.loads(obj.canonical).get(SIGHTING_ANONYMOUS) is True
+
+
+def may_attach_observed(anonymous: bool) -> Decision:
+    """Whether a sighting may come with observed data (observed-data and observables, made or referred to):
+    not an anonymous one, since those objects are shared as its organization's (the log entry of each names it,
+    and a custodial key would sign them)."""
+    if anonymous:
+        return Decision(False, "an anonymous sighting cannot come with observed data: observed-data and "
+                               "observables are shared as your organization's (the log entry of each names it, "
+                               "and a signature would), so they would tell who saw it")
+    return Decision(True, "an attributed sighting may show what was seen")
+
+
+def sighting_level(sighted: Tlp, default: Tlp) -> Tlp | None:
+    """The TLP a sighting takes when its maker names none: the level of the object sighted when it is above
+    the node's default (a sighting of a TLP:RED indicator must not reach those the indicator does not), else
+    None (the default applies)."""
+    return sighted if sighted.rank > default.rank else None
 
 
 def anonymity(obj: StixObject, contributor: str) -> Decision:

@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 
-from ..config import Settings
 from ..identity import Actor
 from ..matching._detector import Detector, Flagger, Match
 from ..matching._extract import Record
@@ -32,12 +31,11 @@ _BATCH = 2000
 
 
 class Matching:
-    def __init__(self, reader: Reader, feed: Feed, settings: Settings, *,
+    def __init__(self, reader: Reader, feed: Feed, *,
                  flagger: Callable[[], Flagger | None] = lambda: None,
                  name_of: Callable[[str], str | None] = lambda ref: None) -> None:
         self._reader = reader
         self._feed = feed
-        self._settings = settings
         self._flagger = flagger
         self._name_of = name_of
         self._detector: Detector | None = None

@@ -58,7 +58,7 @@ class Node:
                              on_stored=self.sequencer.poke, announce=self.announcer.stored)
         self.reader = Reader(backend.store, backend.directory, settings, egress=backend.peers.egress)
         self.streams = Streams(self.reader, self.feed, settings)
-        self.matching = Matching(self.reader, self.feed, settings, flagger=lambda: warning_flags,
+        self.matching = Matching(self.reader, self.feed, flagger=lambda: warning_flags,
                                  name_of=self.admin.organization_name)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))

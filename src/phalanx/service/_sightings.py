@@ -32,7 +32,15 @@ import orjson
 from ..config import Settings
 from ..errors import Error, InvalidParameter, NotFound, PermissionDenied
 from ..identity import Actor, Role
-from ..policy import SIGHTING_ANONYMOUS, SIGHTING_KIND, Disclosed, disclose, visibility
+from ..policy import (
+    SIGHTING_ANONYMOUS,
+    SIGHTING_KIND,
+    Disclosed,
+    disclose,
+    may_attach_observed,
+    sighting_level,
+    visibility,
+)
 from ..stix import Mode, StixObject, Tlp, deterministic_id, format_micros, now_micros, parse_micros
 from ..store import Query, Sighted, SightingKind, Store, VersionFilter, Visibility
 from ._read import Reader
@@ -109,11 +117,11 @@ def _check(report: SightingReport) -> None:
     for ref in report.observed_data_refs:
         if not isinstance(ref, str) or not ref.startswith("observed-data--"):
             raise InvalidParameter(f"{ref!r} is not the id of an observed-data object")
-    if report.anonymous and (report.observed or report.observed_data_refs):
-        raise InvalidParameter(
-            "an anonymous sighting cannot come with observed data: observed-data and observables are shared as "
-            "your organization's (the log entry of each names it, and a signature would), so they would tell "
-            "who saw it", hint="Send the anonymous sighting without observed values, or an attributed one.")
+    if report.observed or report.observed_data_refs:
+        attach = may_attach_observed(report.anonymous)
+        if not attach.allowed:
+            raise InvalidParameter(attach.reason,
+                                   hint="Send the anonymous sighting without observed values, or an attributed one.")
 
 
 class Sightings:
@@ -242,16 +250,14 @@ class Sightings:
         return found
 
     def _levels(self, actor: Actor, ids: Sequence[str]) -> dict[str, Tlp]:
-        """For each object sighted, the TLP its sighting takes when none is asked for: the object's own, when
-        it is above the node's default (a sighting of a TLP:RED indicator must not reach those the indicator
-        does not), else None (the default)."""
-        floors: dict[str, Tlp] = {}
-        default = self._settings.default_tlp.rank
+        """For each object sighted, the TLP its sighting takes when none is asked for (``sighting_level``; the
+        objects absent take the node's default)."""
+        highest: dict[str, int] = {}
         query = Query(ids=tuple(dict.fromkeys(ids)), versions=(VersionFilter.ALL,), limit=self._settings.page_size_max)
         for item in self._reader.export(query, actor=actor):
-            if item.level > default and item.level > floors.get(item.id, self._settings.default_tlp).rank:
-                floors[item.id] = Tlp.of_rank(item.level)
-        return floors
+            highest[item.id] = max(item.level, highest.get(item.id, item.level))
+        floors = {i: sighting_level(Tlp.of_rank(level), self._settings.default_tlp) for i, level in highest.items()}
+        return {i: level for i, level in floors.items() if level is not None}
 
     def _held(self, actor: Actor, collection: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` the caller sees (a version of) in ``collection``."""
