@@ -74,6 +74,18 @@ def test_checkpoints_advance_only_from_the_latest(backend: Backend) -> None:
     assert ledger.cosignatures(0) == []
 
 
+def test_the_checkpoint_before_one_is_the_largest_below_its_size(backend: Backend) -> None:
+    ledger = backend.ledger
+    assert ledger.checkpoint_before(10) is None
+    for previous, size in ((None, 0), (0, 3), (3, 7), (7, 12)):
+        ledger.add_checkpoint(StoredCheckpoint(size, f"n{size}", size), previous=previous)
+    assert ledger.checkpoint_before(12) == StoredCheckpoint(7, "n7", 7)
+    assert ledger.checkpoint_before(7) == StoredCheckpoint(3, "n3", 3)
+    assert ledger.checkpoint_before(5) == StoredCheckpoint(3, "n3", 3)
+    assert ledger.checkpoint_before(100) == StoredCheckpoint(12, "n12", 12)
+    assert ledger.checkpoint_before(0) is None
+
+
 def test_keys_node_key_and_custody(backend: Backend) -> None:
     ledger = backend.ledger
     ledger.append(0, [], {}, keys=[("phx1-a", "identity--o", '{"v":1}', b"secret"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phalanx.store import Query, Store, VersionFilter, VersionRow
+from phalanx.store import LEVELS, Grant, Query, ScopeTest, Store, VersionFilter, VersionRow, Visibility
 from tests.conformance.conftest import fresh_backend, postgres_or_skip, row
 
 TYPES = ("indicator", "malware")
@@ -34,6 +35,7 @@ a_query = st.builds(
     versions=st.lists(a_version, max_size=2, unique=True).map(tuple),
     include_revoked=st.booleans(),
     limit=st.integers(1, 4),
+    newest_first=st.booleans(),
 )
 
 
@@ -86,3 +88,82 @@ def test_backend_agrees_with_memory(kind: str, puts: list[Any], queries: list[An
         model = stack.enter_context(fresh_backend("memory", Path(folder)))
         real = stack.enter_context(fresh_backend(kind, Path(folder)))
         assert _summary(real.store, puts, queries) == _summary(model.store, puts, queries)
+
+
+# What a reader sees, both ways: puts by several organizations, some narrowed to principals, at every level; then
+# queries with a visibility, oldest or newest first.
+
+ORGS = ("identity--a", "identity--b", "identity--c")
+PRINCIPALS = ("o:x", "o:y")
+a_leveled_row = st.builds(
+    lambda n, v, level: row(TYPES[n % 2], n, v, _level=level),
+    st.integers(0, 4),
+    st.integers(1, 4),
+    st.sampled_from(LEVELS),
+)
+a_shared_put = st.tuples(
+    st.sampled_from(["a", "b"]),
+    st.sampled_from(ORGS),
+    st.sampled_from([None, frozenset({"o:x"}), frozenset(PRINCIPALS)]),
+    st.lists(a_leveled_row, max_size=5),
+)
+a_grant = st.builds(
+    Grant,
+    st.lists(st.sampled_from(LEVELS), max_size=3, unique=True).map(tuple),
+    st.sampled_from(list(ScopeTest)),
+    st.lists(st.sampled_from(PRINCIPALS), max_size=2, unique=True).map(tuple),
+)
+a_visibility = st.builds(
+    Visibility,
+    owner=st.sampled_from((None, *ORGS)),
+    grants=st.lists(a_grant, max_size=3).map(tuple),
+    not_from=st.sampled_from((None, None, *ORGS)),
+)
+a_seen_query = st.builds(
+    Query,
+    collection=st.sampled_from(["a", "b"]),
+    ids=st.lists(st.integers(0, 4).map(lambda n: row(TYPES[n % 2], n, 0).id), max_size=2, unique=True).map(tuple),
+    types=st.lists(st.sampled_from(TYPES), max_size=1).map(tuple),
+    versions=st.lists(a_version, max_size=2, unique=True).map(tuple),
+    include_revoked=st.booleans(),
+    visibility=a_visibility,
+    limit=st.integers(1, 4),
+    newest_first=st.booleans(),
+)
+
+
+def _seen(store: Store, query: Query) -> list[tuple[Any, ...]]:
+    """Every page of ``query``: each item with what decides who sees it."""
+    out: list[tuple[Any, ...]] = []
+    page = store.query(query)
+    while True:
+        out += [(i.id, i.version, i.contributor, i.sharer, i.scope, i.level) for i in page.items]
+        assert len(page.items) <= query.limit
+        if not page.more:
+            return out
+        page = store.query(replace(query, cursor=page.next_cursor))
+
+
+def _seen_summary(store: Store, puts: list[tuple[str, str, frozenset[str] | None, list[VersionRow]]],
+                  queries: list[Query]) -> list[Any]:
+    out: list[Any] = []
+    for collection, contributor, scope, rows in puts:
+        results = store.put_many(collection, rows, contributor=contributor, scope=scope)
+        out.append([(r.id, r.version, r.status) for r in results])
+    for query in queries:
+        seen = _seen(store, query)
+        assert _seen(store, replace(query, newest_first=not query.newest_first)) == seen[::-1]
+        out.append(seen)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(puts=st.lists(a_shared_put, min_size=1, max_size=6), queries=st.lists(a_seen_query, min_size=1, max_size=6))
+def test_visibility_agrees_with_memory_both_ways(kind: str, puts: list[Any], queries: list[Query]) -> None:
+    if kind == "postgres":
+        postgres_or_skip()
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        model = stack.enter_context(fresh_backend("memory", Path(folder)))
+        real = stack.enter_context(fresh_backend(kind, Path(folder)))
+        assert _seen_summary(real.store, puts, queries) == _seen_summary(model.store, puts, queries)

@@ -20,6 +20,7 @@ from phalanx.store import (
     Query,
     ScopeTest,
     Store,
+    StoredVersion,
     VersionFilter,
     VersionRow,
     Visibility,
@@ -448,6 +449,219 @@ def test_garbage_cursor(backend: Backend, garbage: str) -> None:
 def test_bad_limit(backend: Backend, limit: int) -> None:
     with pytest.raises(InvalidQuery):
         backend.store.query(Query(limit=limit))
+
+
+# newest first --------------------------------------------------------------------------------------------
+
+
+def every_item(store: Store, query: Query) -> list[StoredVersion]:
+    """Follow the cursors to the end, keeping whole items."""
+    page = store.query(query)
+    out = list(page.items)
+    cursors: set[str | None] = {query.cursor}
+    while page.more:
+        assert page.next_cursor not in cursors  # a cursor that does not move would page forever
+        cursors.add(page.next_cursor)
+        page = store.query(dataclasses.replace(query, cursor=page.next_cursor))
+        out += page.items
+    assert page.next_cursor is None
+    return out
+
+
+def newest(query: Query) -> Query:
+    return dataclasses.replace(query, newest_first=True)
+
+
+def raw_cursor(cursor: str | None) -> str:
+    """What a cursor holds inside its base64."""
+    assert cursor is not None and cursor.startswith("p1.")
+    body = cursor[3:]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
+
+
+def test_newest_first_pages_through_everything_in_reverse(backend: Backend) -> None:
+    s = backend.store
+    for start in range(0, 120, 40):
+        statuses(s, "c", [row("indicator" if n % 3 else "malware", n, 1 + n % 2) for n in range(start, start + 40)])
+    statuses(s, "c", [row("indicator", n, 7) for n in range(0, 120, 7) if n % 3])
+    statuses(s, "c", [row("indicator", 5, 8, revoked=True), row("tool", 200, 1, spec_version="2.0")])
+    statuses(s, "d", [row("indicator", n, 1 + n % 2) for n in range(0, 120, 5) if n % 3])
+    ids = (row("indicator", 7, 0).id, row("indicator", 5, 0).id, row("malware", 3, 0).id)
+    for query in [
+        Query(collection="c", versions=(ALL,), limit=7),
+        Query(collection="c", limit=13),
+        Query(collection="c", limit=1000),
+        Query(collection="c", types=("malware",), limit=1),
+        Query(collection="c", types=("indicator", "tool"), spec_versions=("2.0",), limit=2),
+        Query(collection="c", ids=ids, versions=(ALL,), limit=2),
+        Query(collection="c", ids=ids, include_revoked=False, limit=1),
+        Query(collection="c", versions=(FIRST, 7), limit=17, include_revoked=False),
+        Query(collection="d", versions=(FIRST,), limit=4),
+        Query(versions=(FIRST,), limit=11),
+        Query(versions=(ALL,), limit=9),
+        Query(versions=(LAST,), types=("indicator",), include_revoked=False, limit=5),
+        Query(ids=ids, limit=1),
+    ]:
+        oldest = every_item(s, query)
+        assert oldest, query
+        assert every_item(s, newest(query)) == oldest[::-1], query
+        assert everything(s, newest(query)) == everything(s, query)[::-1], query
+        first = s.query(newest(query)).items
+        assert first == oldest[::-1][: query.limit], query
+    assert len(everything(s, Query(collection="c", versions=(ALL,), limit=7, newest_first=True))) == 120 + 12 + 2
+
+
+def test_horizon_is_the_date_of_the_nth_newest_row(backend: Backend) -> None:
+    s = backend.store
+    assert s.horizon("c", 1) is None
+    statuses(s, "c", [row("indicator", n, 1) for n in range(6)])
+    statuses(s, "d", [row("indicator", n, 1) for n in range(6, 9)])
+    dates = [i.date_added for i in every_item(s, Query(collection="c", versions=(ALL,), limit=100))]
+    assert s.horizon("c", 1) == dates[-1] and s.horizon("c", 6) == dates[0]
+    assert s.horizon("c", 7) is None and s.horizon("nope", 1) is None
+    assert s.horizon("c", 2, before=dates[3]) == dates[1]  # the 2nd newest of those before the 4th
+    assert s.horizon("c", 3, before=dates[3]) == dates[0] and s.horizon("c", 4, before=dates[3]) is None
+    # every row at or after the horizon, and only those, is within the bound it gives
+    bound = s.horizon("c", 4)
+    assert bound is not None and len(everything(s, Query(collection="c", added_after=bound - 1, limit=100))) == 4
+    with pytest.raises(InvalidQuery):
+        s.horizon("c", 0)
+
+
+def test_newest_first_page_flags(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", n, 1) for n in range(4)])
+    page = s.query(Query(collection="c", limit=4, newest_first=True))
+    assert keys(page.items) == [(3, 1), (2, 1), (1, 1), (0, 1)] and not page.more and page.next_cursor is None
+    page = s.query(Query(collection="c", limit=3, newest_first=True))
+    assert keys(page.items) == [(3, 1), (2, 1), (1, 1)] and page.more and page.next_cursor
+    # The next page continues strictly before the last row: what is added meanwhile is newer than the listing,
+    # and the first page of a new one.
+    statuses(s, "c", [row("indicator", 9, 1)])
+    last = s.query(Query(collection="c", limit=3, newest_first=True, cursor=page.next_cursor))
+    assert keys(last.items) == [(0, 1)] and not last.more and last.next_cursor is None
+    assert keys(s.query(Query(collection="c", limit=1, newest_first=True)).items) == [(9, 1)]
+
+
+def test_newest_first_with_added_after(loaded: Store) -> None:
+    items = loaded.query(Query(collection="c", versions=(ALL,))).items
+    t = items[2].date_added
+    assert q(loaded, collection="c", versions=(ALL,), added_after=t, newest_first=True) == [
+        (4, 1), (3, 6), (3, 5), (1, 2)]
+    assert q(loaded, collection="c", added_after=t, newest_first=True) == [(4, 1), (3, 6)]
+    assert q(loaded, collection="c", added_after=items[-1].date_added, newest_first=True) == []
+    assert q(loaded, collection="c", added_after=0, types=("indicator",), versions=(FIRST,), newest_first=True) == [
+        (3, 5), (1, 1)]
+    # added_after stays the lower bound while the cursor moves down to it
+    paged = Query(collection="c", versions=(ALL,), added_after=t, limit=1, newest_first=True)
+    assert everything(loaded, paged) == [(4, 1), (3, 6), (3, 5), (1, 2)]
+    page = loaded.query(dataclasses.replace(paged, limit=3))
+    assert keys(page.items) == [(4, 1), (3, 6), (3, 5)] and page.more
+    assert keys(loaded.query(dataclasses.replace(paged, cursor=page.next_cursor)).items) == [(1, 2)]
+    # a lower bound above the cursor's position: nothing between them
+    assert loaded.query(dataclasses.replace(paged, cursor=page.next_cursor, added_after=items[5].date_added)
+                        ).items == []
+    every = loaded.query(Query(versions=(ALL,), limit=1000)).items
+    cut = every[3].date_added
+    assert everything(loaded, Query(versions=(ALL,), added_after=cut, limit=2, newest_first=True)) == keys(
+        every[4:])[::-1]
+
+
+def test_cursors_say_which_way_they_go(backend: Backend) -> None:
+    s = backend.store
+    statuses(s, "c", [row("indicator", n, 1) for n in range(3)])
+    for collection in ("c", None):
+        up = s.query(Query(collection=collection, limit=1))
+        down = s.query(Query(collection=collection, limit=1, newest_first=True))
+        assert raw_cursor(up.next_cursor) == f"d{up.items[0].date_added}"  # the form cursors have always had
+        assert raw_cursor(down.next_cursor) == f"b{down.items[0].date_added}"
+        with pytest.raises(InvalidCursor, match="continues a listing ordered oldest first") as info:
+            s.query(Query(collection=collection, limit=1, newest_first=True, cursor=up.next_cursor))
+        assert "asks for newest first" in info.value.message
+        assert "newest_first=False" in info.value.diagnostics()
+        with pytest.raises(InvalidCursor, match="continues a listing ordered newest first") as info:
+            s.query(Query(collection=collection, limit=1, cursor=down.next_cursor))
+        assert "newest_first=True" in info.value.diagnostics()
+        # each in its own direction, the cursors go on
+        assert keys(s.query(Query(collection=collection, limit=5, cursor=up.next_cursor)).items) == [(1, 1), (2, 1)]
+        assert keys(s.query(Query(collection=collection, limit=5, newest_first=True, cursor=down.next_cursor)
+                            ).items) == [(1, 1), (0, 1)]
+
+
+@pytest.mark.parametrize("position", ["b", "b-1", "bx10", "b99999999999999999999", f"b{INT64_MAX + 1}", "B10"])
+def test_garbage_newest_first_cursor(backend: Backend, position: str) -> None:
+    statuses(backend.store, "c", [row("indicator", 1, 10)])
+    for collection in ("c", None):
+        for newest_first in (True, False):
+            with pytest.raises(InvalidCursor):
+                backend.store.query(Query(collection=collection, cursor=cursor_for(position),
+                                          newest_first=newest_first))
+
+
+def test_newest_first_cursor_at_the_edges(backend: Backend) -> None:
+    statuses(backend.store, "c", [row("indicator", 1, 10)])
+    for collection in ("c", None):
+        top = Query(collection=collection, cursor=cursor_for(f"b{INT64_MAX}"), newest_first=True)
+        assert keys(backend.store.query(top).items) == [(1, 10)]
+        bottom = backend.store.query(dataclasses.replace(top, cursor=cursor_for("b0")))
+        assert bottom.items == [] and not bottom.more
+
+
+def test_newest_first_on_an_empty_store(backend: Backend) -> None:
+    s = backend.store
+    queries = [
+        Query(newest_first=True),
+        Query(collection="c", newest_first=True),
+        Query(collection="c", versions=(ALL,), added_after=0, limit=1, newest_first=True),
+        Query(collection="c", visibility=Visibility(owner=ORG), newest_first=True),
+        Query(types=("indicator",), include_revoked=False, newest_first=True),
+    ]
+    for query in queries:
+        page = s.query(query)
+        assert list(page.items) == [] and not page.more and page.next_cursor is None
+    statuses(s, "d", [row("indicator", 1, 1)])
+    for query in queries[1:4]:  # a collection that holds nothing, in a store that does
+        page = s.query(query)
+        assert list(page.items) == [] and not page.more and page.next_cursor is None
+
+
+def test_newest_first_sees_what_oldest_first_sees(backend: Backend) -> None:
+    """The visibility compiled into the query is the same whichever way it pages; hidden rows never count."""
+    store = backend.store
+    store.put_many("c1", [_leveled(1, 4), _leveled(2, 1), _leveled(3, 2)], contributor="identity--a")
+    store.put_many("c1", [_leveled(4, 4), _leveled(5, 2)], contributor="identity--b", scope=frozenset({"o:x", "p:u"}))
+    store.put_many("c1", [_leveled(6, 3)], contributor="identity--b", scope=frozenset({"o:y"}))
+    store.put_many("c1", [_leveled(2, 1, version=2)], contributor="identity--a")
+    store.put_many("c2", [_leveled(7, 2)], contributor="identity--a")
+    store.put_many("c1", [_leveled(7, 2)], contributor="identity--c")  # c passes a's version on into c1
+    store.put_many("c2", [_leveled(6, 3)], contributor="identity--c")  # and b's into c2
+    green = Visibility(grants=(Grant((0, 1)),))
+    amber_x = Visibility(grants=(Grant((2, 3), ScopeTest.UNSCOPED_OR_LISTED, ("o:x",)),))
+    red_u = Visibility(grants=(Grant((4,), ScopeTest.LISTED, ("p:u", "o:zz")),))
+    member = Visibility(owner="identity--c", grants=(*green.grants, *amber_x.grants, *red_u.grants))
+    views = [None, Visibility(), Visibility(owner="identity--a"), Visibility(owner="identity--c"), green, amber_x,
+             red_u, member, dataclasses.replace(member, not_from="identity--b"),
+             Visibility(grants=(Grant((0, 1, 2, 3, 4)),), not_from="identity--c")]
+    for view in views:
+        for query in [Query(collection="c1", visibility=view, versions=(ALL,), limit=1),
+                      Query(collection="c1", visibility=view, limit=2),
+                      Query(collection="c1", visibility=view, ids=(_leveled(2, 0).id, _leveled(4, 0).id),
+                            versions=(ALL,), limit=1),
+                      Query(collection="c2", visibility=view)]:
+            oldest = every_item(store, query)
+            assert every_item(store, newest(query)) == oldest[::-1], query
+    # c1, latest versions, oldest first: 1 (RED), 3, 4, 5, 6 (AMBER+STRICT for o:y), 2 (version 2), 7 (shared by c)
+    assert _ids(store.query(Query(collection="c1", visibility=member))) == [3, 4, 5, 2, 7]
+    paged = store.query(Query(collection="c1", limit=2, visibility=member, newest_first=True))
+    assert _ids(paged) == [7, 2] and paged.more
+    paged = store.query(Query(collection="c1", limit=2, cursor=paged.next_cursor, visibility=member,
+                              newest_first=True))
+    assert _ids(paged) == [5, 4] and paged.more  # 6 is hidden
+    paged = store.query(Query(collection="c1", limit=2, cursor=paged.next_cursor, visibility=member,
+                              newest_first=True))
+    assert _ids(paged) == [3] and not paged.more  # 1 is hidden: "more" does not count it
+    with pytest.raises(InvalidQuery, match="collection"):
+        store.query(Query(visibility=member, newest_first=True))
 
 
 # integers beyond 64 bits -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phalanx.errors import StoreError
-from phalanx.store import PutStatus, Query, VersionFilter, open_backend
+from phalanx.store import Grant, PutStatus, Query, ScopeTest, VersionFilter, Visibility, open_backend
 from tests.conformance.conftest import row
 
 
@@ -131,5 +131,36 @@ def test_queries_by_id_start_from_the_id_index(tmp_path: Path) -> None:
                 plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
                 assert "versions_id_key" in plan and "memberships_key" in plan, plan
                 assert "SCAN" not in plan, plan
+        finally:
+            conn.close()
+
+
+def test_newest_first_pages_walk_an_index_backwards(tmp_path: Path) -> None:
+    """A newest-first page reads the same index as an oldest-first one, from the other end: no sort, so a page
+    of the newest rows costs the same whatever the store holds."""
+    from phalanx.store._sql._objects import compile_query
+
+    url = f"sqlite:///{tmp_path}/q.db"
+    with open_backend(url, upgrade=True) as backend:
+        backend.store.put_many("c", [row("indicator", n, 1) for n in range(50)], contributor="identity--a")
+        conn = sqlite3.connect(tmp_path / "q.db")
+        member = Visibility(owner="identity--b",
+                            grants=(Grant((0, 1)), Grant((2, 3), ScopeTest.UNSCOPED_OR_LISTED, ("o:x",))))
+        try:
+            for query, index in (
+                (Query(collection="c", newest_first=True), "memberships_last"),
+                (Query(collection="c", newest_first=True, visibility=member), "memberships_last"),
+                (Query(collection="c", versions=(VersionFilter.ALL,), newest_first=True), "memberships_added"),
+                (Query(collection="c", types=("indicator",), newest_first=True), "memberships_last_type"),
+                (Query(newest_first=True, versions=(VersionFilter.ALL,), added_after=1), "INTEGER PRIMARY KEY"),
+                (Query(newest_first=True, types=("indicator",)), "versions_type"),
+            ):
+                for before in (None, 2**62):
+                    sql, params = compile_query(query, query.added_after, before=before)
+                    assert sql.endswith(" DESC LIMIT ?"), sql
+                    plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+                    assert index in plan and "TEMP B-TREE" not in plan, plan
+                    opcodes = {r[1] for r in conn.execute("EXPLAIN " + sql, params)}
+                    assert "Prev" in opcodes and "SorterSort" not in opcodes, (sql, opcodes)
         finally:
             conn.close()

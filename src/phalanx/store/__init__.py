@@ -14,6 +14,7 @@
 Show a database URL only through ``redact_url(url)``, which hides its password.
 """
 
+from ._activity import Activity, Contributed, FirstReport, Uptake
 from ._backend import Backend, open_backend
 from ._cursor import InvalidCursor, InvalidQuery
 from ._memory import MemoryStore
@@ -34,6 +35,8 @@ from ._protocol import (
     Store,
     StoredVersion,
     StoreStats,
+    TextMatch,
+    TextQuery,
     Unlogged,
     VersionFilter,
     VersionRow,
@@ -48,12 +51,15 @@ from ._webhooks import Attempt, Batch, MemoryWebhooks, Outcome, WebhookRecord, W
 __all__ = [
     "LEVELS",
     "Accepted",
+    "Activity",
     "Attempt",
     "Backend",
     "Batch",
     "Carrier",
+    "Contributed",
     "Deleted",
     "Egress",
+    "FirstReport",
     "Grant",
     "InvalidCursor",
     "InvalidQuery",
@@ -84,7 +90,10 @@ __all__ = [
     "StoreStats",
     "StoredVersion",
     "Tally",
+    "TextMatch",
+    "TextQuery",
     "Unlogged",
+    "Uptake",
     "VersionFilter",
     "VersionRow",
     "Visibility",

@@ -156,12 +156,13 @@ def open_backend(url: str, *, upgrade: bool = False) -> Backend:
     elif url.startswith(("postgresql:", "postgres:")):
         from ._postgres import PostgresEngine
         from ._sql import SqlDirectory, SqlLedgerStorage, SqlPeers, SqlStatuses, SqlStore, SqlWebhooks
+        from ._sql._search import PostingsIndex
 
         pg = PostgresEngine(url)
         pg.open()
         backend = Backend(
             url=url,
-            store=SqlStore(pg, collate=' COLLATE "C"'),
+            store=SqlStore(pg, collate=' COLLATE "C"', text=PostingsIndex()),
             directory=SqlDirectory(pg, collate=' COLLATE "C"'),
             statuses=SqlStatuses(pg),
             ledger=SqlLedgerStorage(pg),

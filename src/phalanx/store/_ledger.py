@@ -78,6 +78,10 @@ class LedgerStorage(Protocol):
         """The checkpoint signed at ``size`` (``NotFound`` if none was)."""
         ...
 
+    def checkpoint_before(self, size: int) -> StoredCheckpoint | None:
+        """The largest checkpoint signed at a size below ``size`` (None if none was): the one before a checkpoint."""
+        ...
+
     def add_checkpoint(self, checkpoint: StoredCheckpoint, *, previous: int | None) -> None:
         """Record a newly signed checkpoint if the latest is still the one of size ``previous`` (None: no
         checkpoint yet); else ``Conflict``, and the caller must not publish it."""
@@ -196,6 +200,11 @@ class MemoryLedgerStorage:
             if size not in self._checkpoints:
                 raise NotFound(f"the log signed no checkpoint of size {size}")
             return self._checkpoints[size]
+
+    def checkpoint_before(self, size: int) -> StoredCheckpoint | None:
+        with self._lock:
+            below = [s for s in self._checkpoints if s < size]
+            return self._checkpoints[max(below)] if below else None
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint, *, previous: int | None) -> None:
         with self._lock:

@@ -11,13 +11,14 @@ __all__ = ["MemoryStore"]
 import bisect
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..errors import NotFound, StoreError
 from ..stix._timestamps import now_micros
+from ._activity import Activity, Counted, check_window, compute, counted_keys
 from ._correlation import Carried, check_keys, to_carriers, to_reporters
-from ._cursor import check_changes, check_query, encode_cursor, version_chosen
+from ._cursor import check_changes, check_limit, check_query, encode_cursor, version_chosen
 from ._plan import Known, check_rows, make_plan
 from ._protocol import (
     INT64_MAX,
@@ -30,13 +31,16 @@ from ._protocol import (
     Reporter,
     StoredVersion,
     StoreStats,
+    TextMatch,
+    TextQuery,
     Unlogged,
     VersionFilter,
     VersionRow,
     Visibility,
     WriteGuard,
 )
-from ._sightings import Sighted, SightingTally, add_up
+from ._search import check_text_query
+from ._sightings import Sighted, SightingKind, SightingTally, add_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,7 @@ class MemoryStore:
         self._min_revoked: dict[str, int] = {}
         self._sightings: dict[str, dict[tuple[str, int], Sighted]] = {}  # sighted id -> (id, version) -> facts
         self._keyed: dict[str, set[tuple[str, int]]] = {}  # correlation key -> the (id, version) carrying it
+        self._termed: dict[str, set[tuple[str, int]]] = {}  # search term -> the (id, version) carrying it
 
     def _check_open(self) -> None:
         if self._closed:
@@ -111,6 +116,8 @@ class MemoryStore:
                     self._sightings.setdefault(item.row.sighting.sighted, {})[key] = item.row.sighting
                 for carried in item.row.correlation_keys:
                     self._keyed.setdefault(carried, set()).add(key)
+                for term in item.row.search_terms:
+                    self._termed.setdefault(term, set()).add(key)
             members = self._members.setdefault(collection, {})
             order = self._member_order.setdefault(collection, [])
             by_id = self._member_by_id.setdefault(collection, {})
@@ -207,6 +214,8 @@ class MemoryStore:
         for ver in orphans:
             for carried in self._versions[(object_id, ver)].row.correlation_keys:
                 self._keyed[carried].discard((object_id, ver))
+            for term in self._versions[(object_id, ver)].row.search_terms:
+                self._termed[term].discard((object_id, ver))
         for ver in orphans:
             facts = self._versions.pop((object_id, ver)).row.sighting
             if facts is not None:
@@ -222,15 +231,18 @@ class MemoryStore:
             self._min_revoked.pop(object_id, None)
 
     def query(self, query: Query) -> Page:
-        after = check_query(query)
+        after, before = check_query(query)
         with self._lock:
             self._check_open()
             order = self._order if query.collection is None else self._member_order.get(query.collection, [])
             start = 0 if after is None else bisect.bisect_right(order, after, key=lambda item: item[0])
+            end = len(order) if before is None else bisect.bisect_left(order, before, key=lambda item: item[0])
+            positions = range(end - 1, start - 1, -1) if query.newest_first else range(start, end)
             wanted_all = not query.versions or VersionFilter.ALL in query.versions
             items: list[StoredVersion] = []
             more = False
-            for _, oid, ver in order[start:]:
+            for position in positions:
+                _, oid, ver = order[position]
                 row = self._versions[(oid, ver)].row
                 if query.ids and oid not in query.ids:
                     continue
@@ -253,7 +265,7 @@ class MemoryStore:
                     more = True
                     break
                 items.append(self._stored(oid, ver, query.collection))
-            cursor = encode_cursor(items[-1].date_added) if more else None
+            cursor = encode_cursor(items[-1].date_added, newest_first=query.newest_first) if more else None
             return Page(items, more, cursor)
 
     def is_revoked(self, object_id: str) -> bool:
@@ -283,6 +295,14 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             return self._changes[-1][0] if self._changes else 0
+
+    def horizon(self, collection: str, rows: int, *, before: int | None = None) -> int | None:
+        check_limit(rows)
+        with self._lock:
+            self._check_open()
+            order = self._member_order.get(collection, [])
+            end = len(order) if before is None else bisect.bisect_left(order, before, key=lambda item: item[0])
+            return order[end - rows][0] if end >= rows else None
 
     def stats(self) -> StoreStats:
         with self._lock:
@@ -318,6 +338,15 @@ class MemoryStore:
         stored = self._versions[(oid, ver)]
         return seen.admits(level=stored.row.level, scope=member.scope, contributor=stored.contributor,
                            sharer=member.sharer)
+
+    def activity(self, readable: Mapping[str, Visibility], *, since: int, until: int, limit: int,
+                 reporting: tuple[str, ...] = ("indicator",),
+                 types: Mapping[str, tuple[str, ...]] | None = None) -> Activity:
+        check_window(since, until, limit)
+        with self._lock:
+            self._check_open()
+            return compute(_MemoryActivity(self, readable, types, since, until), since=since, limit=limit,
+                           reporting=reporting)
 
     def _carried(self, keys: Sequence[str], readable: Mapping[str, Visibility],
                  types: Mapping[str, tuple[str, ...]] | None) -> Iterator[Carried]:
@@ -369,7 +398,107 @@ class MemoryStore:
             stored = self._versions.get((object_id, version))
             return () if stored is None else tuple(sorted(set(stored.row.correlation_keys)))
 
+    def search(self, query: TextQuery, readable: Mapping[str, Visibility], *,
+               types: Mapping[str, tuple[str, ...]] | None = None) -> list[TextMatch]:
+        query = check_text_query(query)
+        with self._lock:
+            self._check_open()
+            postings = sorted((self._termed.get(t, set()) for t in query.all_of), key=len)
+            found = set(postings[0]).intersection(*postings[1:])
+            for term in query.none_of:
+                found -= self._termed.get(term, set())
+            matches: list[TextMatch] = []
+            for oid, ver in found:
+                stored = self._versions[(oid, ver)]
+                if query.contributors and stored.contributor not in query.contributors:
+                    continue
+                if (query.after is not None and stored.seq <= query.after) or (
+                        query.before is not None and stored.seq >= query.before):
+                    continue
+                if any(self._member_by_id.get(collection, {}).get(oid, [None])[-1] == ver
+                       and (not (types or {}).get(collection) or stored.row.type in (types or {})[collection])
+                       and self._visible_in(collection, seen, oid, ver)
+                       for collection, seen in readable.items()):
+                    matches.append(TextMatch(oid, ver, stored.row.type, stored.contributor, stored.seq))
+            matches.sort(key=lambda m: -m.stored)
+            return matches[: query.limit]
+
+    def set_terms(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
+        with self._lock:
+            self._check_open()
+            found = 0
+            for oid, ver, terms in keyed:
+                stored = self._versions.get((oid, ver))
+                if stored is None:
+                    continue
+                found += 1
+                for term in stored.row.search_terms:
+                    self._termed[term].discard((oid, ver))
+                for term in terms:
+                    self._termed.setdefault(term, set()).add((oid, ver))
+                self._versions[(oid, ver)] = replace(stored, row=replace(stored.row, search_terms=tuple(terms)))
+            return found
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
 
+
+
+class _MemoryActivity:
+    """``ActivitySource`` over the memory store's dictionaries (its lock held by the caller)."""
+
+    def __init__(self, store: MemoryStore, readable: Mapping[str, Visibility],
+                 types: Mapping[str, tuple[str, ...]] | None, since: int, until: int) -> None:
+        self._store, self._readable, self._types, self._since, self._until = store, readable, types or {}, since, until
+
+    def _sees(self, collection: str, oid: str, ver: int) -> bool:
+        served = self._types.get(collection)
+        return (not served or self._store._versions[(oid, ver)].row.type in served) and self._store._visible_in(
+            collection, self._readable[collection], oid, ver)
+
+    def _seen(self, before: int | None = None) -> list[tuple[int, str, int]]:
+        found: list[tuple[int, str, int]] = []
+        for collection in self._readable:
+            order = self._store._member_order.get(collection, [])
+            low = bisect.bisect_left(order, self._since, key=lambda item: item[0])
+            high = bisect.bisect_left(order, self._until if before is None else before, key=lambda item: item[0])
+            found.extend(item for item in order[low:high] if self._sees(collection, item[1], item[2]))
+        return sorted(found, reverse=True)
+
+    def newest(self, limit: int) -> list[Counted]:
+        counted = []
+        for date, oid, ver in self._seen()[:limit]:
+            stored = self._store._versions[(oid, ver)]
+            counted.append(Counted(date, stored.seq, oid, ver, stored.row.type, stored.contributor,
+                                   self._store._by_id[oid][-1] == ver))
+        return counted
+
+    def seen_before(self, before: int) -> bool:
+        return bool(self._seen(before))
+
+    def sightings(self, counted: Sequence[Counted]) -> dict[int, tuple[str, str]]:
+        found: dict[int, tuple[str, str]] = {}
+        for row in counted:
+            stored = self._store._versions[(row.id, row.version)]
+            facts = stored.row.sighting
+            if facts is not None and facts.kind is SightingKind.SEEN and row.id not in self._store._min_revoked:
+                found[row.seq] = (facts.sighted, stored.contributor)
+        return found
+
+    def keys(self, counted: Sequence[Counted]) -> dict[int, tuple[str, ...]]:
+        return counted_keys({row.seq: self._store._versions[(row.id, row.version)].row.correlation_keys
+                             for row in counted})
+
+    def reported_before(self, keys: Collection[str], before: int, reporting: tuple[str, ...]) -> set[str]:
+        found: set[str] = set()
+        for key in keys:
+            for oid, ver in self._store._keyed.get(key, ()):
+                if self._store._versions[(oid, ver)].row.type not in reporting:
+                    continue
+                if any(member.date_added < before and self._sees(collection, oid, ver)
+                       for collection in self._readable
+                       if (member := self._store._members.get(collection, {}).get((oid, ver))) is not None):
+                    found.add(key)
+                    break
+        return found

@@ -152,6 +152,14 @@ class MemoryDirectory:
             users = [u for u in self._users.values() if org_id is None or u.org_id == org_id]
             return sorted(users, key=lambda u: (u.username, u.id))
 
+    def set_password(self, user_id: str, password_hash: str | None) -> User:
+        with self._lock:
+            if user_id not in self._users:
+                raise NotFound(f"no user {user_id!r}")
+            user = dataclasses.replace(self._users[user_id], password_hash=password_hash)
+            self._users[user_id] = user
+            return user
+
     def add_api_key(self, key: ApiKeyRecord) -> None:
         with self._lock:
             if key.org_id not in self._orgs:

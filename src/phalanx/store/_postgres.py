@@ -40,7 +40,8 @@ T = TypeVar("T")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _UPGRADE = "Run 'phalanx db upgrade' (Backend.upgrade()) to create or update the tables."
 _LOCK_KEY = 0x5048414C  # "PHAL": advisory lock taken while migrating
-_ANALYZED_TABLES = ("versions", "memberships", "revoked", "collection_keys", "sightings")
+_ANALYZED_TABLES = ("versions", "memberships", "revoked", "collection_keys", "sightings",
+                    "search_postings")
 """Tables whose statistics the planner needs to use their indexes (those a migration has made yet)."""
 _ANALYZE_FIRST = 5_000
 """Versions inserted by this process before its first ANALYZE (after that, each time the count doubles)."""

@@ -24,6 +24,8 @@ __all__ = [
     "Store",
     "StoreStats",
     "StoredVersion",
+    "TextMatch",
+    "TextQuery",
     "Unlogged",
     "VersionFilter",
     "VersionRow",
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from ..errors import Conflict
+from ._activity import Activity
 from ._sightings import Sighted, SightingTally
 
 INT64_MIN = -(2**63)
@@ -84,6 +87,9 @@ class VersionRow:
     correlation_keys: tuple[str, ...] = ()
     """What correlation finds the version by (``Store.carriers``): ``kind:value`` for each observable it carries,
     ``ref:<id>`` for each object it refers to (``phalanx.analysis.correlation_keys`` computes them)."""
+    search_terms: tuple[str, ...] = ()
+    """What a text search finds the version by (``Store.search``): any strings, kept as the backend likes
+    (``phalanx.analysis.text_terms`` computes them: the words of its text, and markers for its type and labels)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +257,8 @@ class Deleted:
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """Which versions to read. Empty tuples mean "no constraint". Results are ordered by ``date_added``."""
+    """Which versions to read. Empty tuples mean "no constraint". Results are ordered by ``date_added``, oldest
+    first unless ``newest_first``."""
 
     collection: str | None = None
     """Read through one collection, or across the whole store (None)."""
@@ -267,7 +274,12 @@ class Query:
     """What the reader may see (None: everything matching). Needs a collection: scopes belong to memberships."""
     limit: int = 100
     cursor: str | None = None
-    """Opaque: the ``next_cursor`` of the previous page. Continues exactly where that page stopped."""
+    """Opaque: the ``next_cursor`` of the previous page. Continues exactly where that page stopped; it is
+    ``InvalidCursor`` to give it to a query ordered the other way (see ``newest_first``)."""
+    newest_first: bool = False
+    """Order by ``date_added`` descending: the newest versions first (a live feed's "the latest N"). Filters
+    and ``added_after`` (still a lower bound) are the same; the next page continues strictly before the last
+    row, so versions added while paging are not in this listing (ask again without a cursor for them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +314,33 @@ class Reporter:
     contributor: str
     objects: int
     first_added: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    """Which versions a text search finds (``Store.search``): those carrying every term of ``all_of`` and none
+    of ``none_of``, by one of ``contributors`` (empty: anyone), first stored strictly between ``after`` and
+    ``before`` (microseconds; None: unbounded), newest first, at most ``limit``."""
+
+    all_of: tuple[str, ...]
+    none_of: tuple[str, ...] = ()
+    contributors: tuple[str, ...] = ()
+    after: int | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """A version a text search found: the latest version of its object in a collection where the reader sees it."""
+
+    id: str
+    version: int
+    type: str
+    contributor: str
+    stored: int
+    """When the store first stored the version (its sequence number, microseconds): what results are ordered
+    by, newest first, and what ``TextQuery.before`` continues from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +403,8 @@ class Store(Protocol):
         ...
 
     def query(self, query: Query) -> Page:
-        """One page of versions matching ``query``, ordered by ``date_added``."""
+        """One page of versions matching ``query``, ordered by ``date_added`` (descending when
+        ``query.newest_first``)."""
         ...
 
     def is_revoked(self, object_id: str) -> bool:
@@ -388,6 +428,13 @@ class Store(Protocol):
     def last_change(self) -> int:
         """The ``date_added`` of the newest membership (0 when there is none): where a reader that wants only
         what comes next starts, and how one that needs no rows learns that something changed."""
+        ...
+
+    def horizon(self, collection: str, rows: int, *, before: int | None = None) -> int | None:
+        """The ``date_added`` of the ``rows``-th newest membership of ``collection`` (added before ``before``,
+        when given; None when it holds fewer):
+        an ``added_after`` bound that keeps a newest-first read within the last ``rows`` rows of the collection,
+        however few of them a reader may see. It tells nothing about what those rows are."""
         ...
 
     def stats(self) -> StoreStats:
@@ -424,6 +471,32 @@ class Store(Protocol):
     def keys_of(self, object_id: str, version: int) -> tuple[str, ...]:
         """The correlation keys stored with one version, sorted (empty when it is not stored). The caller checks
         that its reader sees the version first."""
+        ...
+
+    def search(self, query: TextQuery, readable: Mapping[str, Visibility], *,
+               types: Mapping[str, tuple[str, ...]] | None = None) -> list[TextMatch]:
+        """The versions ``query`` asks for (by their ``search_terms``) that are the latest version of their
+        object in a collection of ``readable`` (collection id -> what the reader may see there; ``types``:
+        collection id -> the only types it serves the reader) where the reader sees them: each version once, the
+        last stored first. The visibility is part of the query (the limit counts only what it admits), so no
+        answer counts or hints at a version outside what it admits."""
+        ...
+
+    def set_terms(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
+        """Replace the search terms of stored versions, given as (id, version, terms), in one transaction (a
+        reindex); versions not stored are skipped. Returns how many versions were found."""
+        ...
+
+    def activity(self, readable: Mapping[str, Visibility], *, since: int, until: int, limit: int,
+                 reporting: tuple[str, ...] = ("indicator",),
+                 types: Mapping[str, tuple[str, ...]] | None = None) -> Activity:
+        """What the versions a reader sees add up to over a window (``phalanx.store._activity`` says how): the
+        memberships that entered a collection of ``readable`` (collection id -> what the reader may see there;
+        ``types``: collection id -> the only types it serves to the reader) at ``since`` <= date_added <
+        ``until`` where the reader sees the version, the newest ``limit`` of them at most; the objects among
+        them by contributor and type, the sightings of them by other organizations, and the values (carried by
+        objects of the ``reporting`` types) an organization reported first and others then reported or sighted.
+        Nothing else is read: no number counts or hints at a version outside what ``readable`` admits."""
         ...
 
     def close(self) -> None:

@@ -218,6 +218,16 @@ class SqlDirectory:
         sql = f"SELECT {_USER} FROM users {where} ORDER BY {self._order('username', 'id')}"
         return [_user(r) for r in self._engine.read(lambda tx: tx.rows(sql, params))]
 
+    def set_password(self, user_id: str, password_hash: str | None) -> User:
+        def work(tx: Tx) -> User:
+            tx.run("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+            rows = tx.rows(f"SELECT {_USER} FROM users WHERE id = ?", [user_id])
+            if not rows:
+                raise NotFound(f"no user {user_id!r}")
+            return _user(rows[0])
+
+        return self._engine.write(work)
+
     def add_api_key(self, key: ApiKeyRecord) -> None:
         def check(tx: Tx) -> None:
             self._require(tx, "SELECT 1 FROM organizations WHERE id = ?", key.org_id, "organization")

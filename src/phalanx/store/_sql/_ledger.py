@@ -96,6 +96,14 @@ class SqlLedgerStorage:
 
         return self._engine.read(work)
 
+    def checkpoint_before(self, size: int) -> StoredCheckpoint | None:
+        def work(tx: Tx) -> StoredCheckpoint | None:
+            rows = tx.rows("SELECT size, note, created FROM ledger_checkpoints WHERE size < ? "
+                           "ORDER BY size DESC LIMIT 1", [size])
+            return StoredCheckpoint(int(rows[0][0]), rows[0][1], int(rows[0][2])) if rows else None
+
+        return self._engine.read(work)
+
     def add_checkpoint(self, checkpoint: StoredCheckpoint, *, previous: int | None) -> None:
         def work(tx: Tx) -> None:
             guard = "size IS NULL" if previous is None else "size = ?"

@@ -33,7 +33,8 @@ from typing import Any
 import orjson
 
 from ...errors import NotFound
-from .._cursor import check_changes, check_query, encode_cursor, version_chosen
+from .._activity import Activity
+from .._cursor import check_changes, check_limit, check_query, encode_cursor, version_chosen
 from .._plan import Known, Plan, check_rows, make_plan
 from .._protocol import (
     INT64_MAX,
@@ -47,6 +48,8 @@ from .._protocol import (
     ScopeTest,
     StoredVersion,
     StoreStats,
+    TextMatch,
+    TextQuery,
     Unlogged,
     VersionFilter,
     VersionRow,
@@ -55,7 +58,9 @@ from .._protocol import (
     is_int64,
 )
 from .._sightings import SightingTally
+from ._activity import find_activity
 from ._correlation import delete_keys, find_carriers, find_reporters, insert_keys, replace_keys, stored_keys
+from ._search import FtsIndex, TextIndex
 from ._sightings import insert_sightings, tally_sightings
 from ._tx import Engine, Row, Tx, placeholders
 
@@ -136,9 +141,10 @@ def _scope_text(scope: frozenset[str]) -> str:
 
 
 class SqlStore:
-    def __init__(self, engine: Engine, *, collate: str = "") -> None:
+    def __init__(self, engine: Engine, *, collate: str = "", text: TextIndex | None = None) -> None:
         self._engine = engine
         self._collate = collate  # ' COLLATE "C"' on PostgreSQL: text ordered as Python orders it
+        self._text = text if text is not None else FtsIndex()  # PostingsIndex on PostgreSQL
 
     # writing ------------------------------------------------------------------------------------------
 
@@ -260,6 +266,7 @@ class SqlStore:
             insert_sightings(tx, [(v.seq, contributor, facts) for v in plan.versions
                                   if (facts := v.row.sighting) is not None])
             insert_keys(tx, plan.versions)
+            self._text.insert(tx, plan.versions)
         if plan.memberships:
             tx.insert_many(
                 "memberships",
@@ -318,16 +325,17 @@ class SqlStore:
         return self._fetch(object_id, None, collection, newest_only=False)
 
     def query(self, query: Query) -> Page:
-        after = check_query(query)
+        after, before = check_query(query)
 
         def work(tx: Tx) -> list[Row]:
-            sql, params = compile_query(query, after, _scope_keys(tx, query.visibility))
+            sql, params = compile_query(query, after, _scope_keys(tx, query.visibility), before=before)
             return tx.rows(sql, params)
 
         rows = self._engine.read(work)
         more = len(rows) > query.limit
         items = [_stored(r, query.collection) for r in rows[: query.limit]]
-        return Page(items, more, encode_cursor(items[-1].date_added) if more else None)
+        return Page(items, more,
+                    encode_cursor(items[-1].date_added, newest_first=query.newest_first) if more else None)
 
     def delete(self, collection: str, object_id: str, *,
                versions: tuple[VersionFilter | int, ...] = (VersionFilter.ALL,), spec_versions: tuple[str, ...] = (),
@@ -368,6 +376,7 @@ class SqlStore:
                 cond, params = tx.any_of("vseq", orphans)
                 tx.run(f"DELETE FROM sightings WHERE {cond}", params)
                 delete_keys(tx, orphans)
+                self._text.delete(tx, orphans)
                 remaining = tx.rows("SELECT version, seq, revoked FROM versions WHERE id_key = ? AND id = ? "
                                     "ORDER BY version", [id_key(object_id), object_id])
                 if remaining:
@@ -402,6 +411,14 @@ class SqlStore:
         ((last,),) = self._engine.read(lambda tx: tx.rows("SELECT max(date_added) FROM memberships"))
         return 0 if last is None else int(last)
 
+    def horizon(self, collection: str, rows: int, *, before: int | None = None) -> int | None:
+        check_limit(rows)
+        bound = INT64_MAX if before is None else before
+        found = self._engine.read(lambda tx: tx.rows(
+            f"SELECT m.date_added FROM memberships m WHERE m.collection = {_COLLECTION_KEY} AND m.date_added < ? "
+            "ORDER BY m.date_added DESC LIMIT 1 OFFSET ?", [collection, bound, rows - 1]))
+        return int(found[0][0]) if found else None
+
     def stats(self) -> StoreStats:
         def work(tx: Tx) -> StoreStats:
             ((objects, versions),) = tx.rows("SELECT count(DISTINCT id), count(*) FROM versions")
@@ -431,6 +448,11 @@ class SqlStore:
                   types: Mapping[str, tuple[str, ...]] | None = None) -> list[Reporter]:
         return self._engine.read(lambda tx: find_reporters(tx, keys, readable, types, self._collate))
 
+    def activity(self, readable: Mapping[str, Visibility], *, since: int, until: int, limit: int,
+                 reporting: tuple[str, ...] = ("indicator",),
+                 types: Mapping[str, tuple[str, ...]] | None = None) -> Activity:
+        return self._engine.read(lambda tx: find_activity(tx, readable, since, until, limit, reporting, types))
+
     def set_keys(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
         return self._engine.write(lambda tx: replace_keys(tx, keyed))
 
@@ -438,6 +460,13 @@ class SqlStore:
         if not is_int64(version):
             return ()
         return self._engine.read(lambda tx: stored_keys(tx, object_id, version))
+
+    def search(self, query: TextQuery, readable: Mapping[str, Visibility], *,
+               types: Mapping[str, tuple[str, ...]] | None = None) -> list[TextMatch]:
+        return self._engine.read(lambda tx: self._text.search(tx, query, readable, types))
+
+    def set_terms(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
+        return self._engine.write(lambda tx: self._text.replace(tx, keyed))
 
     def close(self) -> None:
         """The backend owns the connections; ``Backend.close`` releases them."""
@@ -507,9 +536,16 @@ def _visible(visibility: Visibility, scopes: ScopeKeys, where: list[str], params
         params.extend((visibility.not_from, visibility.not_from))
 
 
-def compile_query(query: Query, after: int | None, scopes: ScopeKeys | None = None) -> tuple[str, list[object]]:
-    """One SELECT for one page (limit + 1 rows, to learn whether there is more); ``scopes`` as
-    ``_scope_keys`` found them (None: the subquery form)."""
+def compile_query(query: Query, after: int | None, scopes: ScopeKeys | None = None, *,
+                  before: int | None = None) -> tuple[str, list[object]]:
+    """One SELECT for one page (limit + 1 rows, to learn whether there is more); ``after`` and ``before``
+    the exclusive bounds on the date (as ``check_query`` gives them), ``scopes`` as ``_scope_keys`` found them
+    (None: the subquery form).
+
+    Newest first, the same SELECT orders by the date descending: the date is the last column of the index the
+    page is read through (the memberships primary key and (collection[, type], date_added) indexes, the
+    versions rowid / primary key and (type, seq)), and both SQLite and PostgreSQL walk a B-tree backwards, so
+    the page is still a range scan that stops after limit + 1 rows, without sorting."""
     source, where, params = SqlStore._source(query.collection, by_id=bool(query.ids))
     m = "v" if query.collection is None else "m"  # the row carrying type, flags and date
     date = "v.seq" if query.collection is None else "m.date_added"
@@ -535,6 +571,9 @@ def compile_query(query: Query, after: int | None, scopes: ScopeKeys | None = No
     if after is not None:
         where.append(f"{date} > ?")
         params.append(after)
+    if before is not None:
+        where.append(f"{date} < ?")
+        params.append(before)
     if not query.include_revoked:
         where.append("NOT EXISTS (SELECT 1 FROM revoked r WHERE r.id = v.id)")
     if query.visibility is not None:
@@ -542,5 +581,6 @@ def compile_query(query: Query, after: int | None, scopes: ScopeKeys | None = No
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     params.append(min(query.limit + 1, INT64_MAX))  # limit may be INT64_MAX itself
     member = _SELECT_NO_MEMBER if query.collection is None else _SELECT_MEMBER
-    return f"SELECT {date}, {_SELECT}{member} FROM {source}{clause} ORDER BY {date} LIMIT ?", params
+    direction = " DESC" if query.newest_first else ""
+    return f"SELECT {date}, {_SELECT}{member} FROM {source}{clause} ORDER BY {date}{direction} LIMIT ?", params
 
