@@ -39,6 +39,7 @@ __all__ = [
     "UnsignedObject",
     "Violation",
     "WarningListed",
+    "WeakPassword",
 ]
 
 from dataclasses import dataclass
@@ -197,6 +198,14 @@ class AuthenticationError(Error):
     """The caller could not be identified (no key, unknown key, revoked or expired key)."""
 
     hint = "Send a valid API key: 'Authorization: Bearer KEY'. 'phalanx key create' makes one."
+
+
+class WeakPassword(Error):
+    """A password cannot be set: too short (under 12 characters) or too long (over 1024), containing the user
+    name, or holding a NUL or a lone surrogate."""
+
+    hint = ("Choose a password of 12 to 1024 characters that does not contain the user name, e.g. a few random "
+            "words; a password manager can make one.")
 
 
 class PermissionDenied(Error):

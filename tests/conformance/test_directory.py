@@ -117,6 +117,27 @@ def test_users(backend: Backend) -> None:
         d.get_user("carol")
 
 
+def test_set_password(backend: Backend) -> None:
+    d = backend.directory
+    d.add_organization(ACME)
+    alice = User("u-1", ACME.id, "alice", Role.ORG_ADMIN, 1)
+    bob = User("u-2", ACME.id, "bob", Role.READER, 2, "bob's hash")
+    d.add_user(alice)
+    d.add_user(bob)
+    changed = d.set_password("u-1", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA")
+    assert changed == User("u-1", ACME.id, "alice", Role.ORG_ADMIN, 1, "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA")
+    assert d.get_user("alice") == changed and d.get_user("u-1") == changed
+    assert d.get_user("bob") == bob  # the others keep theirs
+    assert d.set_password("u-1", "second") == User("u-1", ACME.id, "alice", Role.ORG_ADMIN, 1, "second")
+    cleared = d.set_password("u-2", None)  # no password: cannot sign in
+    assert cleared.password_hash is None and d.get_user("u-2") == cleared
+    assert d.list_users() == [d.get_user("u-1"), cleared]
+    with pytest.raises(NotFound):
+        d.set_password("u-nope", "hash")
+    with pytest.raises(NotFound):
+        d.get_user("u-nope")
+
+
 def test_api_keys(backend: Backend) -> None:
     d = backend.directory
     d.add_organization(ACME)

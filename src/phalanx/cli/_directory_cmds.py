@@ -4,9 +4,11 @@ from __future__ import annotations
 
 __all__ = ["collection", "community", "key", "org", "user"]
 
+import sys
+
 import click
 
-from ..identity import MAX_KEY_DAYS, Collection, Role
+from ..identity import MAX_KEY_DAYS, Collection, Role, WeakPassword, check_password
 from ..stix import format_micros
 from ._base import PhalanxGroup, State, echo_json, pass_state
 
@@ -183,7 +185,20 @@ def key_create(state: State, organization: str | None, username: str | None, rol
 
 @click.group(cls=PhalanxGroup)
 def user() -> None:
-    """Users: the people of member organizations (they act through API keys)."""
+    """Users: the people of member organizations (passwords to sign in, API keys).
+
+    A user signs in to the dashboard with a password ('user password'), and tools act for it with API keys
+    ('key create --user')."""
+
+
+def _stdin_password() -> str:
+    """The password piped in: all of standard input but its final line break."""
+    text = sys.stdin.read()
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+_PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
+                               help="Read the password from standard input (its final line break is dropped).")
 
 
 @user.command("add")
@@ -191,12 +206,42 @@ def user() -> None:
 @click.option("--org", "organization", required=True, help="Their organization (name or identity id).")
 @click.option("--role", type=click.Choice(_ROLES), default=Role.READER.value, show_default=True,
               help="What they may do.")
+@_PASSWORD_STDIN
 @pass_state
-def user_add(state: State, username: str, organization: str, role: str) -> None:
-    """Add a user USERNAME to an organization."""
+def user_add(state: State, username: str, organization: str, role: str, password_stdin: bool) -> None:
+    """Add a user USERNAME to an organization.
+
+    With --password-stdin the user gets a password to sign in with; else 'phalanx user password' sets one later."""
+    password = _stdin_password() if password_stdin else None
     with state.node() as node:
-        created = node.admin.add_user(username, org_ref=organization, role=Role(role))
-    click.echo(f"added user {created.username!r} ({created.role.value}) as {created.id}")
+        created = node.admin.add_user(username, org_ref=organization, role=Role(role), password=password)
+    click.echo(f"added user {created.username!r} ({created.role.value}) as {created.id}"
+               + (" with a password" if password is not None else ""))
+
+
+@user.command("password")
+@click.argument("username")
+@_PASSWORD_STDIN
+@pass_state
+def user_password(state: State, username: str, password_stdin: bool) -> None:
+    """Set the password USERNAME signs in with (asked twice, unseen).
+
+    The password signs in to the dashboard: 12 to 1024 characters, not containing the user name. With
+    --password-stdin it is read from standard input instead of asked."""
+    with state.node() as node:
+        found = node.admin.user(username)  # "no such user" before asking for a password
+
+        def fit(password: str) -> str:  # a weak password is asked again, saying why
+            try:
+                check_password(password, found.username)
+            except WeakPassword as exc:
+                raise click.UsageError(exc.message) from None
+            return password
+
+        password = _stdin_password() if password_stdin else str(
+            click.prompt("New password", hide_input=True, confirmation_prompt=True, value_proc=fit))
+        changed = node.admin.set_password(found.id, password)
+    click.echo(f"set the password of user {changed.username!r}")
 
 
 @user.command("list")

@@ -6,13 +6,24 @@
     True
 """
 
+from ..errors import WeakPassword
 from ._directory import Directory
 from ._factory import InvalidName, new_collection, new_community, new_organization, new_user
-from ._keys import MAX_KEY_DAYS, Actor, InvalidExpiry, authenticate, issue_api_key
+from ._keys import MAX_KEY_DAYS, Actor, InvalidExpiry, authenticate, check_key, issue_api_key
 from ._model import ApiKeyRecord, Collection, Community, Organization, Role, User
+from ._passwords import (
+    MAX_PASSWORD_CHARS,
+    MIN_PASSWORD_CHARS,
+    check_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 
 __all__ = [
     "MAX_KEY_DAYS",
+    "MAX_PASSWORD_CHARS",
+    "MIN_PASSWORD_CHARS",
     "Actor",
     "ApiKeyRecord",
     "Collection",
@@ -23,10 +34,16 @@ __all__ = [
     "Organization",
     "Role",
     "User",
+    "WeakPassword",
     "authenticate",
+    "check_key",
+    "check_password",
+    "hash_password",
     "issue_api_key",
+    "needs_rehash",
     "new_collection",
     "new_community",
     "new_organization",
     "new_user",
+    "verify_password",
 ]

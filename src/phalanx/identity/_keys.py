@@ -7,7 +7,7 @@ secret is 256 random bits, not a password a person chose.
 
 from __future__ import annotations
 
-__all__ = ["MAX_KEY_DAYS", "Actor", "InvalidExpiry", "authenticate", "issue_api_key"]
+__all__ = ["MAX_KEY_DAYS", "Actor", "InvalidExpiry", "authenticate", "check_key", "issue_api_key"]
 
 import hashlib
 import hmac
@@ -85,8 +85,16 @@ def authenticate(directory: Directory, presented: str, *, now: int) -> Actor:
     # The same answer for an unknown key id and a wrong secret: outsiders learn nothing about which ids exist.
     if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):
         raise AuthenticationError(f"API key {key_id} is not valid")
+    return check_key(record, now=now)
+
+
+def check_key(record: ApiKeyRecord, *, now: int) -> Actor:
+    """The actor of a stored key that is still in force; ``AuthenticationError`` when it was revoked or has
+    expired. ``authenticate`` checks the secret first; a session started with a key checks it again with this."""
     if record.revoked is not None:
-        raise AuthenticationError(f"API key {key_id} was revoked", hint="Ask for a new key: phalanx key create.")
+        raise AuthenticationError(f"API key {record.key_id} was revoked",
+                                  hint="Ask for a new key: phalanx key create.")
     if record.expires is not None and record.expires <= now:
-        raise AuthenticationError(f"API key {key_id} has expired", hint="Ask for a new key: phalanx key create.")
-    return Actor(org_id=record.org_id, role=record.role, key_id=key_id, user_id=record.user_id)
+        raise AuthenticationError(f"API key {record.key_id} has expired",
+                                  hint="Ask for a new key: phalanx key create.")
+    return Actor(org_id=record.org_id, role=record.role, key_id=record.key_id, user_id=record.user_id)

@@ -1,12 +1,14 @@
 """Who may do what: small rules that fail closed, each decision carrying its reason.
 
 This is the one place where access is decided. Collection access (``may_read``, ``may_write``), administration
-(``may_administer``, ``may_grant``), webhooks (``may_see_webhook``, ``may_manage_webhook``), the TLP 2.0 audience
-of each object version (``may_see``, compiled for the store by ``visibility``), the level an object is stored
-at (``level_of``), the recipients a sharer may name (``check_recipients``, ``principals``), and what a writer
-may do to others' objects (``write_guard``, ``may_pass_on``, ``delete_owner``), and sightings: what an anonymous
-one may carry (``anonymity``), who may learn who made it (``may_learn_contributor``), and what a reader is told
-of an object's sightings (``disclose``, k-anonymous).
+(``may_administer``, ``may_grant``, ``may_operate``, ``may_manage_user``, ``may_see_community``), webhooks
+(``may_see_webhook``, ``may_manage_webhook``), the TLP 2.0 audience of each object version (``may_see``, compiled
+for the store by ``visibility``), the level an object is stored at (``level_of``), the recipients a sharer may
+name (``check_recipients``, ``principals``), and what a writer may do to others' objects (``write_guard``,
+``may_pass_on``, ``delete_owner``), and sightings: what an anonymous one may carry (``anonymity``), who may learn
+who made it (``may_learn_contributor``), and what a reader is told of an object's sightings (``disclose``,
+k-anonymous), and the sharing network: which peers a member knows of (``may_know_peer``) and who sees the
+operator's detail of federation and the log (``may_see_network_detail``).
 
     >>> from phalanx.identity import Actor, Role
     >>> from phalanx.policy import Shared, Venue, may_see, may_write
@@ -23,10 +25,14 @@ from ._access import (
     may_administer,
     may_grant,
     may_manage_key,
+    may_manage_user,
     may_manage_webhook,
+    may_operate,
     may_read,
     may_read_status,
+    may_see_community,
     may_see_webhook,
+    may_set_password,
     may_write,
 )
 from ._audience import (
@@ -43,6 +49,7 @@ from ._audience import (
 )
 from ._decision import Decision, require
 from ._levels import level_of, level_story, sharing_levels, top_level_of
+from ._network import may_know_peer, may_see_network_detail
 from ._scope import Recipients, check_recipients, named, principals, scope_notes
 from ._sightings import (
     SIGHTING_ANONYMOUS,
@@ -79,14 +86,20 @@ __all__ = [
     "may_administer",
     "may_attach_observed",
     "may_grant",
+    "may_know_peer",
     "may_learn_contributor",
     "may_manage_key",
+    "may_manage_user",
     "may_manage_webhook",
+    "may_operate",
     "may_pass_on",
     "may_read",
     "may_read_status",
     "may_see",
+    "may_see_community",
+    "may_see_network_detail",
     "may_see_webhook",
+    "may_set_password",
     "may_write",
     "named",
     "principals",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["may_administer", "may_grant", "may_manage_key", "may_manage_webhook", "may_read", "may_read_status",
-           "may_see_webhook", "may_write"]
+__all__ = ["may_administer", "may_grant", "may_manage_key", "may_manage_user", "may_manage_webhook", "may_operate",
+           "may_read", "may_read_status", "may_see_community", "may_see_webhook", "may_set_password", "may_write"]
 
 from collections.abc import Collection as Members
 
@@ -51,6 +51,38 @@ def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
     return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
 
 
+def may_operate(actor: Actor) -> Decision:
+    """Run the node's directory: add organizations and communities, change who is a member of a community, and
+    read the node's settings. Node administrators only (the CLI acts as the operator and is not asked)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    return Decision(False, "only node administrators add organizations and communities, change memberships and "
+                    "read the node's settings", "Ask a node administrator (or the operator: 'phalanx org add', "
+                    "'phalanx community add', 'phalanx community join').")
+
+
+def may_see_community(actor: Actor, *, community: str, members: Members[str]) -> Decision:
+    """Know of community ``community``, its members and its collections: node administrators every community,
+    anyone else the communities its organization is a member of."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.role is not Role.ANONYMOUS and actor.org_id in members:
+        return Decision(True, f"your organization is a member of community {community!r}")
+    return Decision(False, f"your organization is not a member of community {community!r}")
+
+
+def may_manage_user(actor: Actor, *, org_id: str, role: Role) -> Decision:
+    """Add a user with ``role`` to organization ``org_id``. Node administrators any; org-admins users of their own
+    organization with no more power than theirs (as for keys: never an admin or a peer)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.role is not Role.ORG_ADMIN or actor.org_id != org_id:
+        return Decision(False, "only node administrators, or org-admins for their own organization, add users")
+    if role in (Role.ADMIN, Role.PEER, Role.ANONYMOUS):
+        return Decision(False, f"{role.value} users are added by node administrators only", "Ask a node administrator.")
+    return Decision(True, f"org-admin of this organization; a {role.value} has no more power than you")
+
+
 def may_manage_key(actor: Actor, *, org_id: str, role: Role, person: str | None = None) -> Decision:
     """Create or revoke a key of organization ``org_id`` with ``role`` (``person``: the user it acts as, when
     making one). Node administrators any; org-admins their own organization's keys up to org-admin, never an
@@ -69,6 +101,29 @@ def may_manage_key(actor: Actor, *, org_id: str, role: Role, person: str | None 
                         "person would act as that person",
                         "Ask a node administrator, or the person, for a key of theirs.")
     return Decision(True, f"org-admin of this organization; a {role.value} key has no more power than yours")
+
+
+def may_set_password(actor: Actor, *, user_id: str, org_id: str, role: Role) -> Decision:
+    """Set the password of user ``user_id`` (of organization ``org_id``, with ``role``). Node administrators
+    any; a person its own, when acting with its whole role (a key narrowed below the person's role may not: the
+    password would give back the power the key was narrowed from); org-admins the users of their own
+    organization whose role has no more power than theirs (as for keys: never an admin's or a peer's)."""
+    if actor.role is Role.ADMIN:
+        return Decision(True, "node administrator")
+    if actor.user_id is not None and actor.user_id == user_id:
+        if actor.role is role:
+            return Decision(True, "your own password")
+        if actor.role is not Role.ORG_ADMIN:
+            return Decision(False, f"this {actor.role.value} key is narrower than your role {role.value}: it may "
+                            "not change your password", "Sign in, or use a key with your whole role.")
+    if actor.role is not Role.ORG_ADMIN or actor.org_id != org_id:
+        return Decision(False, "only node administrators, or org-admins for their own organization's users, set "
+                        "other people's passwords")
+    decision = may_manage_key(actor, org_id=org_id, role=role)
+    if not decision.allowed:
+        return Decision(False, f"a {role.value}'s password is set by node administrators only",
+                        "Ask a node administrator.")
+    return Decision(True, f"org-admin of the user's organization; a {role.value} has no more power than you")
 
 
 def may_read_status(actor: Actor, *, owner: str) -> Decision:
