@@ -56,20 +56,25 @@ class Site:
         return secret
 
 
+def open_site(stack: ExitStack, root: Path, name: str, **settings: Any) -> Site:
+    """A new node under ``root``, served, with its federation; ``stack`` closes them (for fixtures of any scope)."""
+    node = Node.open(Settings(home=root / name, database_url=f"sqlite:///{root / name}.db",
+                              stream_heartbeat_seconds=1.0, **settings), upgrade=True)
+    stack.callback(node.close)
+    node.admin.add_community("isac", title="ISAC")
+    org = node.admin.add_organization(f"{name} CERT")
+    node.admin.join("isac", org.id)
+    url = stack.enter_context(served(node))
+    federation = Federation(node)
+    stack.callback(federation.close)
+    return Site(name, node, org, url, federation)
+
+
 @pytest.fixture
 def sites(tmp_path: Path) -> Iterator[Callable[..., Site]]:
     """``sites(name, **settings)``: a new node; all are closed at the end of the test."""
     with ExitStack() as stack:
         def make(name: str, **settings: Any) -> Site:
-            node = Node.open(Settings(home=tmp_path / name, database_url=f"sqlite:///{tmp_path / name}.db",
-                                      stream_heartbeat_seconds=1.0, **settings), upgrade=True)
-            stack.callback(node.close)
-            node.admin.add_community("isac", title="ISAC")
-            org = node.admin.add_organization(f"{name} CERT")
-            node.admin.join("isac", org.id)
-            url = stack.enter_context(served(node))
-            federation = Federation(node)
-            stack.callback(federation.close)
-            return Site(name, node, org, url, federation)
+            return open_site(stack, tmp_path, name, **settings)
 
         yield make

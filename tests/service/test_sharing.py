@@ -4,11 +4,12 @@ told (on every backend)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from phalanx.errors import InvalidRecipients
+from phalanx.errors import InvalidCursor, InvalidRecipients
 from phalanx.identity import Actor, Role
 from phalanx.stix import Tlp
 from phalanx.store import Query
@@ -79,3 +80,25 @@ def test_a_new_version_can_widen_the_audience(world: World) -> None:
     node.ingest.document(world.contributor, "isac", bundle(newer))  # the whole community
     [item] = node.reader.page(globex, Query(collection="isac")).items
     assert json.loads(item.canonical)["modified"] == newer["modified"]
+
+
+def test_a_reader_pages_newest_first(world: World) -> None:
+    """A live feed's "the newest objects I may read": the policy compiled in as for any page, the newest first."""
+    node = world.node
+    levels = [Tlp.GREEN, Tlp.RED, Tlp.AMBER, Tlp.CLEAR, Tlp.RED, Tlp.GREEN]
+    for n, level in enumerate(levels):
+        node.ingest.document(world.contributor, "isac", bundle(_marked(n, level)))
+    globex = Actor(world.globex.id, Role.READER)
+    visible = [_marked(n, level)["id"] for n, level in enumerate(levels) if level is not Tlp.RED]
+    query = Query(collection="isac", limit=2, newest_first=True)
+    page = node.reader.page(globex, query)
+    got = [i.id for i in page.items]
+    assert got == visible[::-1][:2] and page.more
+    while page.more:
+        page = node.reader.page(globex, replace(query, cursor=page.next_cursor))
+        got += [i.id for i in page.items]
+    assert got == visible[::-1]
+    assert [i.id for i in node.reader.page(globex, Query(collection="isac", limit=1000)).items] == visible
+    first = node.reader.page(globex, query)
+    with pytest.raises(InvalidCursor, match="newest first"):
+        node.reader.page(globex, Query(collection="isac", limit=2, cursor=first.next_cursor))

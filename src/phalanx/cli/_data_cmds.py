@@ -280,8 +280,8 @@ def db_upgrade(state: State) -> None:
 @db.command("reindex")
 @pass_state
 def db_reindex(state: State) -> None:
-    """Compute the correlation keys of every stored object version again (docs/correlation.md): after an
-    upgrade, for the versions stored before the database kept them."""
+    """Compute the correlation keys and search terms of every stored object version again (docs/correlation.md,
+    docs/dashboard.md): after an upgrade, for the versions stored before the database kept them."""
     shown = [0]
 
     def progress(done: int) -> None:
@@ -291,4 +291,6 @@ def db_reindex(state: State) -> None:
 
     with state.node() as node:
         count = node.correlation.reindex(progress=progress)
+        shown[0] = 0
+        node.search.reindex(progress=progress)
     click.echo(f"reindexed {count:,} versions")

@@ -1,4 +1,5 @@
-"""Administration of the directory: organizations, communities, collections and API keys.
+"""Administration of the directory: organizations, communities, collections, users and API keys; and
+signing people in with their passwords.
 
 The CLI calls these as the node's operator (``by=None``). Over HTTP, key management is done by an actor
 (``by``): node administrators for any organization, org-admins for their own, never beyond their own power.
@@ -12,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from ..errors import Conflict, NotFound, PermissionDenied
+from ..errors import AuthenticationError, Conflict, NotFound, PermissionDenied
 from ..identity import (
     MAX_KEY_DAYS,
+    MAX_PASSWORD_CHARS,
     Actor,
     ApiKeyRecord,
     Collection,
@@ -25,13 +27,28 @@ from ..identity import (
     Role,
     User,
     authenticate,
+    check_key,
+    check_password,
+    hash_password,
     issue_api_key,
+    needs_rehash,
     new_collection,
     new_community,
     new_organization,
     new_user,
+    verify_password,
 )
-from ..policy import may_administer, may_grant, may_manage_key, require
+from ..identity._passwords import dummy_hash
+from ..policy import (
+    may_administer,
+    may_grant,
+    may_manage_key,
+    may_manage_user,
+    may_operate,
+    may_see_community,
+    may_set_password,
+    require,
+)
 
 _DAY_MICROS = 86_400 * 1_000_000
 T = TypeVar("T")
@@ -50,8 +67,24 @@ class Admin:
         if self._changed is not None:
             self._changed()
 
+    # who administers what
+    def administered(self, by: Actor) -> str | None:
+        """What ``by`` administers: None for a node administrator (the whole node), the id of its organization for
+        an org-admin; ``PermissionDenied`` for anyone else."""
+        require(may_administer(by, org_id=by.org_id))
+        return None if by.role is Role.ADMIN else by.org_id
+
+    def assignable_roles(self, by: Actor) -> list[Role]:
+        """The roles ``by`` may give a new user of its own organization (and so a key): ``may_manage_user``."""
+        return [role for role in Role
+                if role is not Role.ANONYMOUS and may_manage_user(by, org_id=by.org_id, role=role).allowed]
+
     # organizations
-    def add_organization(self, name: str, *, sectors: tuple[str, ...] = ()) -> Organization:
+    def add_organization(self, name: str, *, sectors: tuple[str, ...] = (), by: Actor | None = None) -> Organization:
+        """A new organization. ``by``: the actor asking (None: the operator); only node administrators may
+        (``may_operate``)."""
+        if by is not None:
+            require(may_operate(by))
         org = new_organization(name, sectors=sectors, now=self._clock())
         try:
             existing = self._directory.get_organization(org.name)
@@ -71,36 +104,65 @@ class Admin:
         except NotFound:
             return None
 
-    def organizations(self) -> list[Organization]:
-        return self._directory.list_organizations()
+    def organizations(self, *, by: Actor | None = None) -> list[Organization]:
+        """Every organization; ``by`` an actor other than a node administrator: its own, and the members of the
+        communities it may see (``may_see_community``)."""
+        everything = self._directory.list_organizations()
+        if by is None or by.role is Role.ADMIN:
+            return everything
+        known = {by.org_id}
+        for community in self.communities(by=by):
+            known.update(self._directory.members(community.name))
+        return [org for org in everything if org.id in known]
 
     # communities and their collections
-    def add_community(self, name: str, *, title: str = "", collection: str | None = None) -> Community:
+    def add_community(self, name: str, *, title: str = "", collection: str | None = None,
+                      by: Actor | None = None) -> Community:
         """A new community, and (unless ``collection`` is "") a collection for it titled ``collection``
-        (default: the community's name)."""
+        (default: the community's name). ``by``: the actor asking (None: the operator); only node administrators
+        may (``may_operate``)."""
+        if by is not None:
+            require(may_operate(by))
         community = new_community(name, title=title, now=self._clock())
         self._directory.add_community(community)
         if collection != "":
             self.add_collection(collection or name, community=name)
         return community
 
-    def communities(self) -> list[Community]:
-        return self._directory.list_communities()
+    def communities(self, *, by: Actor | None = None) -> list[Community]:
+        """Every community; ``by`` an actor: those it may know of (``may_see_community``)."""
+        everything = self._directory.list_communities()
+        if by is None or by.role is Role.ADMIN:
+            return everything
+        return [c for c in everything
+                if may_see_community(by, community=c.name, members=self._directory.members(c.name)).allowed]
 
-    def join(self, community: str, org_ref: str) -> Organization:
+    def join(self, community: str, org_ref: str, *, by: Actor | None = None) -> Organization:
+        """Make organization ``org_ref`` a member of ``community``. ``by``: the actor asking (None: the operator);
+        only node administrators may (``may_operate``)."""
+        if by is not None:
+            require(may_operate(by))
         org = self._directory.get_organization(org_ref)
         self._directory.add_member(community, org.id)
         return org
 
-    def leave(self, community: str, org_ref: str) -> Organization:
+    def leave(self, community: str, org_ref: str, *, by: Actor | None = None) -> Organization:
+        """Take organization ``org_ref`` out of ``community``; ``by`` as for ``join``."""
+        if by is not None:
+            require(may_operate(by))
         org = self._directory.get_organization(org_ref)
         self._directory.remove_member(community, org.id)
         self._narrowed()
         return org
 
-    def members(self, community: str) -> list[Organization]:
+    def members(self, community: str, *, by: Actor | None = None) -> list[Organization]:
+        """The member organizations of ``community``; to an actor ``by`` that may not know of it, it does not
+        exist."""
         self._directory.get_community(community)
-        return [self._directory.get_organization(org_id) for org_id in self._directory.members(community)]
+        ids = self._directory.members(community)
+        if by is not None and not may_see_community(by, community=community, members=ids).allowed:
+            raise NotFound(f"no community {community!r}", hint="'phalanx community list' lists the communities.")
+        return [self._directory.get_organization(org_id) for org_id in ids]
 
     def add_collection(self, title: str, *, community: str, description: str = "", public: bool = False,
                        types: tuple[str, ...] = ()) -> Collection:
@@ -130,16 +192,93 @@ class Admin:
         return self._directory.list_collections()
 
     # users
-    def add_user(self, username: str, *, org_ref: str, role: Role) -> User:
-        """A person of an organization. (Passwords come with the dashboard; users act through API keys.)"""
+    def add_user(self, username: str, *, org_ref: str, role: Role, password: str | None = None,
+                 by: Actor | None = None) -> User:
+        """A person of an organization. With a ``password`` (checked first: ``WeakPassword``) the person can sign
+        in to the dashboard; without one only through API keys, until ``set_password``. ``by``: the actor asking
+        (None: the operator): node administrators add anyone, org-admins users of their own organization with no
+        more power than theirs (``may_manage_user``); to them another organization does not exist."""
         if role is Role.ANONYMOUS:
             raise PermissionDenied("'anonymous' is the role of callers without credentials; no user has it")
+        if by is not None and by.role is not Role.ADMIN:
+            self._within_own_organization(by, org_ref, None)
         org = self._directory.get_organization(org_ref)
+        if by is not None:
+            require(may_manage_user(by, org_id=org.id, role=role))
         user = new_user(username, org_id=org.id, role=role, now=self._clock())
+        if password is not None:
+            check_password(password, user.username)
+            user = replace(user, password_hash=hash_password(password))
         self._directory.add_user(user)
         return user
 
-    def users(self, org_ref: str | None = None) -> list[User]:
+    def set_password(self, user_ref: str, password: str, *, by: Actor | None = None) -> User:
+        """Give user ``user_ref`` (id or username) a new password (``WeakPassword`` when it is unfit); returns the
+        user. ``by``: the actor asking (None: the operator). A person may set its own, org-admins those of their
+        organization's users with no more power than theirs, node administrators any (``may_set_password``);
+        to an actor of another organization, its users do not exist."""
+        user = _found(self._directory.get_user, user_ref)
+        if user is None or (by is not None and by.role is not Role.ADMIN and user.org_id != by.org_id):
+            where = "" if by is None or by.role is Role.ADMIN else " in your organization"
+            raise NotFound(f"no user {user_ref!r}{where}", hint="'phalanx user list' lists the users.")
+        if by is not None:
+            require(may_set_password(by, user_id=user.id, org_id=user.org_id, role=user.role))
+        check_password(password, user.username)
+        return self._directory.set_password(user.id, hash_password(password))
+
+    def sign_in(self, username: str, password: str) -> Actor:
+        """The actor of the person ``username`` (the user name, not the id) when ``password`` is theirs. An
+        unknown user, a user without a password and a wrong password get the same ``AuthenticationError`` in
+        about the same time (a hash is verified in every case), so the answer tells nothing about who exists.
+        A hash made with older parameters is made again with today's."""
+        refused = AuthenticationError("wrong user name or password",
+                                      hint="Check both and try again; an administrator of your organization can "
+                                           "set a new password ('phalanx user password USERNAME').")
+        if len(password) > MAX_PASSWORD_CHARS:  # no password is that long: refuse before hashing a megabyte
+            raise refused
+        user = _found(self._directory.get_user, username)
+        if user is None or user.username != username or user.password_hash is None:
+            verify_password(dummy_hash(), password)
+            raise refused
+        if not verify_password(user.password_hash, password):
+            raise refused
+        if needs_rehash(user.password_hash):
+            self._directory.set_password(user.id, hash_password(password))
+        return Actor(user.org_id, user.role, user_id=user.id)
+
+    def session_actor(self, user_id: str | None = None, key_id: str | None = None) -> Actor:
+        """Check again, at each request of a signed-in browser session, that what it was started with is still
+        in force, and return who acts now: the user ``user_id`` (it still exists and still has a password; its
+        current role), or the API key ``key_id`` (it still exists, is not revoked, has not expired; and when
+        ``user_id`` is given too, it is that person's key). Otherwise ``AuthenticationError``."""
+        ended = AuthenticationError("your session has ended; sign in again",
+                                    hint="Sign in again with your user name and password, or with a valid API key.")
+        if key_id is not None:
+            record = _found(self._directory.get_api_key, key_id)
+            if record is None or (user_id is not None and record.user_id != user_id):
+                raise ended
+            try:
+                return check_key(record, now=self._clock())
+            except AuthenticationError:
+                raise ended from None
+        if user_id is None:
+            raise ended
+        user = _found(self._directory.get_user, user_id)
+        if user is None or user.id != user_id or user.password_hash is None:
+            raise ended
+        return Actor(user.org_id, user.role, user_id=user.id)
+
+    def user(self, ref: str) -> User:
+        """The user with id or username ``ref``."""
+        return self._directory.get_user(ref)
+
+    def users(self, org_ref: str | None = None, *, by: Actor | None = None) -> list[User]:
+        """Users (of one organization); ``by`` an actor, the users it administers (``may_administer``)."""
+        if by is not None and by.role is not Role.ADMIN:
+            if org_ref is not None:
+                self._within_own_organization(by, org_ref, None)
+            require(may_administer(by, org_id=by.org_id))
+            return self._directory.list_users(by.org_id)
         org_id = None if org_ref is None else self._directory.get_organization(org_ref).id
         return self._directory.list_users(org_id)
 

@@ -18,6 +18,7 @@ from itertools import islice
 from typing import Any
 
 from ..analysis import correlation_keys
+from ..analysis._text import text_terms
 from ..config import Settings
 from ..errors import InvalidRecipients, NotFound
 from ..identity import Actor, Collection, Directory, Organization, User
@@ -55,6 +56,7 @@ def to_row(obj: StixObject, *, default_tlp: Tlp = Tlp.AMBER, strict: bool = True
         revoked=obj.revoked, canonical=obj.canonical, digest=obj.digest, marking_refs=obj.marking_refs,
         created_by_ref=obj.created_by_ref, level=level.rank, top_level=top.rank,
         correlation_keys=correlation_keys(obj, level=level), sighting=facts_of(obj),
+        search_terms=text_terms(obj.type, obj.canonical, level=level),
     )
 
 
@@ -141,6 +143,23 @@ class Ingest:
             rows = self._rows(sharing, batch)
             results.extend(_results(sharing, batch, rows, self._put(sharing, rows)))
         return results
+
+    def together(self, sharing: Sharing, parsed: Sequence[Parsed]) -> list[ObjectResult]:
+        """Store a few objects that belong together (a report and its indicators) all at once, or none of them.
+
+        Everything ``parsed`` would do is checked first, on every object (parsing, the warning lists, the
+        collection's filter, provenance); when any object would be refused, nothing is stored: the results give
+        its reason, and every other object is refused as "not stored". Otherwise all go to the store in one
+        transaction. The store's own refusals (conflict, revoked, foreign, restricted) are about versions
+        already stored, so new objects with fresh ids cannot meet them."""
+        batch, _ = self._screening.batch(sharing.actor, list(enumerate(parsed)), relayed=sharing.check is not None)
+        rows = self._rows(sharing, batch)
+        if all(isinstance(row, VersionRow) for row in rows):
+            return _results(sharing, batch, rows, self._put(sharing, rows))
+        return [_refusal(sharing, index, item, row, None) if not isinstance(row, VersionRow)
+                else ObjectResult(index, item.id if isinstance(item, StixObject) else item.object_id, "refused",
+                                  "not stored: another object shared with it was refused, and they go together")
+                for (index, item), row in zip(batch, rows, strict=True)]
 
     def stream(self, actor: Actor, collection_ref: str, parsed: Iterable[Parsed], *,
                on_batch: Callable[[IngestSummary, int], None] | None = None, organizations: Sequence[str] = (),

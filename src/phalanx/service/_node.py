@@ -23,8 +23,13 @@ from ._correlation import Correlation
 from ._delete import Deletion
 from ._ingest import Ingest
 from ._matching import Matching
+from ._metrics import Metrics
+from ._network import Network
+from ._overview import Overview
 from ._provenance import Provenance
+from ._publish import Publishing
 from ._read import Reader
+from ._search import Search
 from ._sequencer import Sequencer
 from ._sightings import Sightings
 from ._streams import Streams
@@ -58,13 +63,18 @@ class Node:
                              on_stored=self.sequencer.poke, announce=self.announcer.stored)
         self.reader = Reader(backend.store, backend.directory, settings, egress=backend.peers.egress)
         self.streams = Streams(self.reader, self.feed, settings)
+        self.overview = Overview(self.reader)
+        self.network = Network(backend.peers, self.ledger, backend.store, self.admin, self.sequencer, clock=clock)
         self.matching = Matching(self.reader, self.feed, flagger=lambda: warning_flags,
                                  name_of=self.admin.organization_name)
         self.submissions = Submissions(self.ingest, backend.statuses, clock, batch_size=settings.batch_size,
                                        retention=int(settings.status_retention_days * 86_400 * 1_000_000))
         self.deletion = Deletion(backend.store, self.reader, logged=self.ledger.logged)
         self.correlation = Correlation(backend.store, backend.directory, self.reader)
+        self.search = Search(backend.store, self.correlation)
         self.sightings = Sightings(backend.store, self.reader, self.ingest, settings, clock=clock)
+        self.metrics = Metrics(backend.store, backend.directory, self.reader, settings, clock=clock)
+        self.publishing = Publishing(self.ingest, self.reader, backend.directory, settings, clock)
         self.webhooks = Webhooks(backend.webhooks, backend.directory, self.reader, self.feed, settings, clock)
 
     @classmethod

@@ -34,7 +34,7 @@ from ..ledger import (
     read_signature,
     sign_object,
 )
-from ..ledger._bundle import make_bundle
+from ..ledger._bundle import Verified, make_bundle, verify_bundle
 from ..policy import is_anonymous, may_administer, may_learn_contributor, require
 from ..stix import Limits, Mode, StixObject, digest, parse_micros
 from ..store import Query, VersionFilter
@@ -204,6 +204,12 @@ class Provenance:
                 key = (key_entry, key_index, self._ledger.prove(key_index, checkpoint.size).path)
         return make_bundle(orjson.loads(item.canonical), entry, index, proof.path,
                            self._ledger.cosigned(checkpoint), key)
+
+    def verified(self, actor: Actor, reader: Reader, collection: str, object_id: str) -> Verified:
+        """What the proof bundle of the latest version ``actor`` reads in ``collection`` proves, checked the way
+        a member's own verifier checks it (``verify_bundle``) against this log's keys and known witnesses; raises
+        the error named by the cause (not logged yet, a copy with parts removed, a proof that fails)."""
+        return verify_bundle(self.bundle(actor, reader, collection, object_id), self._ledger.trust())
 
     def _logged(self, object_id: str, version: int) -> list[tuple[int, dict[str, Any]]]:
         return [(i, e) for i, e, _ in self._ledger.find(object_id)

@@ -153,6 +153,11 @@ class Reader:
                                          visibility=visibility(actor, venue)))
         return access, replace(page, items=[self.served(actor, venue, item) for item in page.items])
 
+    def horizon(self, actor: Actor, ref: str, rows: int, *, before: int | None = None) -> int | None:
+        """``Store.horizon`` of a collection ``actor`` may read: a bound that keeps a newest-first read within the
+        collection's last ``rows`` rows (it tells nothing of what they hold)."""
+        return self._store.horizon(self.readable(actor, ref).collection.id, rows, before=before)
+
     def served(self, actor: Actor, venue: Venue, item: StoredVersion) -> StoredVersion:
         """The copy of ``item`` ``actor`` gets: without the parts granular markings put beyond its reach."""
         if b'"granular_markings"' not in item.canonical:
