@@ -43,6 +43,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_match.py
 	$(BIN)/python benchmarks/bench_match_log.py
 	$(BIN)/python benchmarks/bench_match_live.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) .phalanx .mypy_cache .ruff_cache .pytest_cache

@@ -17,3 +17,4 @@ def world() -> Iterator[World]:
     w = make_world(Settings(database_url="memory://"))
     yield w
     w.node.close()
+

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,3 +96,21 @@ def taxii_post(client: TestClient, headers: dict[str, str], collection: str, obj
     assert response.status_code == 202, response.text
     status: dict[str, Any] = response.json()
     return status
+
+
+@contextlib.contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id with its cheapest parameters, for suites that sign people in many times (the dashboard's): the
+    real parameters cost 64 MiB and tens of milliseconds a hash, which only tests/service/test_passwords.py needs.
+    The code path is the same; only the cost differs. Undone when the block ends."""
+    from argon2 import PasswordHasher
+
+    from phalanx.identity import _passwords
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        _passwords.dummy_hash.cache_clear()
+        try:
+            yield
+        finally:
+            _passwords.dummy_hash.cache_clear()

@@ -142,6 +142,11 @@ class Settings:
     sighting_k: int = 3
     """Sighting counts are shown to a member only when at least this many organizations besides its own are
     behind them (k-anonymity); below, "fewer than k"."""
+    session_secret: str = ""
+    """The key that signs the dashboard's session cookies; empty: a random key kept in ``<home>/session.key``
+    (give every process of a hub the same one)."""
+    session_hours: float = 12.0
+    """How long a dashboard sign-in lasts."""
 
     @property
     def database(self) -> str:
@@ -213,4 +218,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_backoff_max_seconds", "PHALANX_WEBHOOK_BACKOFF_MAX_SECONDS", _positive_float),
     Setting("webhook_timeout_seconds", "PHALANX_WEBHOOK_TIMEOUT_SECONDS", _positive_float),
     Setting("sighting_k", "PHALANX_SIGHTING_K", _positive_int),
+    Setting("session_secret", "PHALANX_SESSION_SECRET", str),
+    Setting("session_hours", "PHALANX_SESSION_HOURS", _positive_float),
 )

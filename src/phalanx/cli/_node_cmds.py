@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..demo import DemoKey, load_demo
+from ..demo import DEMO_PASSWORD, DEMO_USERS_FILE, DemoKey, DemoUser, add_demo_users, load_demo
 from ..errors import ConfigError, NotFound
 from ..identity import Role
 from ..service import Node
@@ -50,12 +50,18 @@ def init(state: State, database: str | None, demo: bool, org_name: str | None, c
                 click.echo("the node has organizations already: not loading the demo again")
             else:
                 keys, summary = load_demo(node)
+                users = add_demo_users(node)
+                _write_demo_users(home, users)
                 _write_demo_keys(home, keys, node.settings.host, node.settings.port)
                 click.echo(f"demo community loaded: {summary.accepted} objects shared, {summary.refused} refused")
         if org_name:
             _own_node(node, org_name, community_name)
     if demo and (home / _DEMO_KEYS).exists():
         click.echo((home / _DEMO_KEYS).read_text(encoding="utf-8"))
+    if demo and (home / DEMO_USERS_FILE).exists():
+        host, port = node.settings.host, node.settings.port
+        click.echo(f"The dashboard: http://{host}:{port}/ once 'phalanx serve' runs. "
+                   + (home / DEMO_USERS_FILE).read_text(encoding="utf-8"))
 
 
 def _own_node(node: Node, org_name: str, community_name: str) -> None:
@@ -71,6 +77,15 @@ def _own_node(node: Node, org_name: str, community_name: str) -> None:
     secret, _ = admin.create_key(org.id, Role.ORG_ADMIN, label="made by phalanx init --org")
     click.echo(f"organization {org.name!r} in community {community_name!r}; its org-admin key (shown once):")
     click.echo(secret)
+
+
+def _write_demo_users(home: Path, users: list[DemoUser]) -> None:
+    """The demo's sign-in, for the terminal and for the dashboard's sign-in page (``demo-users.txt``)."""
+    names = ", ".join(u.username for u in users if u.role != "admin")
+    operators = ", ".join(u.username for u in users if u.role == "admin")
+    (home / DEMO_USERS_FILE).write_text(
+        f"Demo node: sign in as {names} (one per organization) or {operators} (the node's operator), "
+        f"with the password {DEMO_PASSWORD}\n", encoding="utf-8")
 
 
 def _write_demo_keys(home: Path, keys: list[DemoKey], host: str, port: int) -> None:
@@ -143,7 +158,8 @@ def serve(state: State, host: str | None, port: int | None) -> None:
         bind_port = port or settings.port
         _check_free(bind_host, bind_port)
         scheme = "https" if ssl else "http"
-        click.echo(f"Phalanx serving on {scheme}://{bind_host}:{bind_port} (Ctrl-C stops)")
+        click.echo(f"Phalanx serving on {scheme}://{bind_host}:{bind_port} (Ctrl-C stops); "
+                   f"the dashboard: open {scheme}://{bind_host}:{bind_port}/ in a browser")
         # On SIGTERM or Ctrl-C, requests in flight get a few seconds to finish; connections that stay open (a
         # kept-alive TLS connection whose client does not close it would otherwise hold the server for ever)
         # are then closed. Background submissions are finished before the node closes.

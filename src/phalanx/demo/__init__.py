@@ -6,7 +6,7 @@ redistributed under their BSD-3-Clause licenses (LICENSE-*.txt beside them; SOUR
 
 from __future__ import annotations
 
-__all__ = ["DemoKey", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS_FILE", "DemoKey", "DemoUser", "add_demo_users", "load_demo"]
 
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +20,23 @@ _ORGS = (
     ("Contoso Water Utility", ("water",), "json-schemas__threat-reports_poisonivy.json"),
     ("Fabrikam Grid Operator", ("energy", "utilities"), None),
 )
+DEMO_PASSWORD = "sharing-is-caring"
+"""The password of every demo user (a demo only: it is printed, and written beside the demo keys)."""
+DEMO_USERS_FILE = "demo-users.txt"
+"""In the node's home: the demo's sign-in, shown on the dashboard's sign-in page."""
+_USERS = (
+    ("northwind", "Northwind Energy CERT", Role.CONTRIBUTOR),
+    ("contoso", "Contoso Water Utility", Role.CONTRIBUTOR),
+    ("fabrikam", "Fabrikam Grid Operator", Role.READER),
+    ("operator", "Northwind Energy CERT", Role.ADMIN),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    username: str
+    organization: str
+    role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +67,13 @@ def load_demo(node: Node) -> tuple[list[DemoKey], IngestSummary]:
             for result in node.ingest.document(actor, COMMUNITY, data, tolerant=False):
                 total.record(result)
     return keys, total
+
+
+def add_demo_users(node: Node) -> list[DemoUser]:
+    """A person in each demo organization, and a node operator, who sign in to the dashboard with
+    ``DEMO_PASSWORD``."""
+    made = []
+    for username, organization, role in _USERS:
+        node.admin.add_user(username, org_ref=organization, role=role, password=DEMO_PASSWORD)
+        made.append(DemoUser(username, organization, role.value))
+    return made

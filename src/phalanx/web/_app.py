@@ -49,6 +49,7 @@ from ._responses import error_response, json_response
 from ._sightings import sighting_routes
 from ._stream import stream_route
 from ._webhooks import webhook_routes
+from .ui import dashboard_routes, html_not_found
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -175,6 +176,9 @@ def create_app(node: Node) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path == "/taxii2" or request.url.path.startswith("/taxii2/"):
             return no_taxii_endpoint(request.url.path)  # a path the mount's pattern does not match (a newline)
+        page = html_not_found(request)
+        if page is not None:
+            return page
         return json_response({"title": "NotFound", "description": f"no endpoint {request.method} {request.url.path}",
                       "hint": "See docs/api.md for the endpoints."}, 404)
 
@@ -199,4 +203,5 @@ def create_app(node: Node) -> Starlette:
         *sighting_routes(node, guarded, _json_body),
         *match_routes(node, guarded),
         Mount("/taxii2", app=create_taxii_app(node)),
+        *dashboard_routes(node),
     ])

@@ -9,7 +9,7 @@ itself on reconnecting) or ``last_event_id``; ``0`` replays everything from the 
 
 from __future__ import annotations
 
-__all__ = ["STREAM_PARAMS", "stream_route"]
+__all__ = ["STREAM_PARAMS", "session_messages", "stream_route"]
 
 import asyncio
 import time
@@ -46,7 +46,10 @@ _RECHECK_SECONDS = 1.0
 besides at once when this node (or, over NATS, another process of the hub) says the directory changed."""
 
 
-async def _messages(node: Node, subscriber: Subscriber, key: str | None) -> AsyncIterator[bytes]:
+async def session_messages(node: Node, subscriber: Subscriber,
+                           authenticate: Callable[[], Actor | None]) -> AsyncIterator[bytes]:
+    """The stream's messages for ``subscriber``; ``authenticate`` decides again who it is (raising once its key
+    or session is no longer good), at every recheck."""
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
 
@@ -72,7 +75,7 @@ async def _messages(node: Node, subscriber: Subscriber, key: str | None) -> Asyn
                 subscriber.recheck_due = False
                 checked = time.monotonic()
                 try:
-                    actor = await run_in_threadpool(node.admin.authenticate, key) if key else None
+                    actor = await run_in_threadpool(authenticate)
                     if actor is not None:
                         await run_in_threadpool(node.streams.recheck, subscriber, actor)
                 except Error as exc:  # the key was revoked, or a collection asked for is no longer readable
@@ -107,7 +110,11 @@ def stream_route(node: Node, guarded: Callable[[Callable[[Request, Actor], Await
         last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         subscriber = await run_in_threadpool(node.streams.open, actor, wanted, last)
         key = credentials(request.headers.get("authorization"))
-        return StreamingResponse(_messages(node, subscriber, key), media_type="text/event-stream",
+
+        def authenticate() -> Actor | None:
+            return node.admin.authenticate(key) if key else None
+
+        return StreamingResponse(session_messages(node, subscriber, authenticate), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     return Route("/api/v1/stream", guarded(stream))
