@@ -48,7 +48,6 @@ from ..analysis._keys import stored_keys
 from ..analysis._observables import hash_kind
 from ..errors import InvalidParameter, NotFound
 from ..identity import Actor, Directory
-from ..policy import visibility
 from ..stix import Tlp, format_micros
 from ..store import Carrier, Query, Reporter, Store, StoredVersion, VersionFilter, Visibility
 from ._neighbourhood import Neighbourhood, attributed, draw
@@ -139,19 +138,8 @@ class Correlation:
 
     def readable(self, actor: Actor) -> tuple[dict[str, Visibility], dict[str, tuple[str, ...]]]:
         """Each collection ``actor`` may read, with what it sees there, and the types those that serve only some
-        types serve it (a collection that serves it no type is left out)."""
-        seen: dict[str, Visibility] = {}
-        types: dict[str, tuple[str, ...]] = {}
-        for access in self._reader.collections(actor):
-            if not access.can_read:
-                continue
-            allowed = self._reader.types_for(actor, access.collection)
-            if allowed is not None and not allowed:
-                continue
-            seen[access.collection.id] = visibility(actor, access.venue)
-            if allowed is not None:
-                types[access.collection.id] = allowed
-        return seen, types
+        types serve it (``Reader.visibilities``)."""
+        return self._reader.visibilities(actor)
 
     def visible(self, actor: Actor, ids: Sequence[str], readable: Mapping[str, Visibility]) -> dict[str, Seen]:
         """The latest version of each id ``actor`` may see (as ``Reader.page`` serves it); the others are left out."""

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from ..config import Settings
 from ..errors import InvalidParameter, NotFound
 from ..identity import Actor, Collection, Directory, Role
-from ..policy import disclose, may_see_community, visibility
+from ..policy import disclose, may_see_community
 from ..stix import now_micros
 from ..store import Activity, SightingTally, Store, Tally, Uptake, Visibility
 from ._read import Reader
@@ -183,19 +183,8 @@ class Metrics:
     def readable(self, actor: Actor, community: str | None = None
                  ) -> tuple[dict[str, Visibility], dict[str, tuple[str, ...]]]:
         """The collections ``actor`` may read (of ``community`` only, when given), what it sees in each, and the
-        types those serving only some types serve it."""
-        seen: dict[str, Visibility] = {}
-        types: dict[str, tuple[str, ...]] = {}
-        for access in self._reader.collections(actor):
-            if not access.can_read or (community is not None and access.collection.community != community):
-                continue
-            allowed = self._reader.types_for(actor, access.collection)
-            if allowed is not None and not allowed:
-                continue
-            seen[access.collection.id] = visibility(actor, access.venue)
-            if allowed is not None:
-                types[access.collection.id] = allowed
-        return seen, types
+        types those serving only some types serve it (``Reader.visibilities``)."""
+        return self._reader.visibilities(actor, community=community)
 
     def contributions(self, actor: Actor, *, community: str | None = None, days: int = DEFAULT_DAYS
                       ) -> Contributions:

@@ -33,7 +33,7 @@ from ..policy import (
 )
 from ..stix import Tlp, canonical
 from ..stix._markings import marked_above, redact
-from ..store import Egress, Page, Query, Store, StoredVersion, StoreStats
+from ..store import Egress, Page, Query, Store, StoredVersion, StoreStats, Visibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +152,24 @@ class Reader:
         page = self._store.query(replace(query, collection=collection.id, limit=limit, types=types,
                                          visibility=visibility(actor, venue)))
         return access, replace(page, items=[self.served(actor, venue, item) for item in page.items])
+
+    def visibilities(self, actor: Actor, *, community: str | None = None
+                     ) -> tuple[dict[str, Visibility], dict[str, tuple[str, ...]]]:
+        """Each collection ``actor`` may read (of ``community`` only, when given) with what it sees there, and the
+        types those that serve only some types serve it (a collection that serves it no type is left out): what
+        queries across collections (``Store.carriers``, ``Store.search``, ``Store.activity``) are given."""
+        seen: dict[str, Visibility] = {}
+        types: dict[str, tuple[str, ...]] = {}
+        for access in self.collections(actor):
+            if not access.can_read or (community is not None and access.collection.community != community):
+                continue
+            allowed = self.types_for(actor, access.collection)
+            if allowed is not None and not allowed:
+                continue
+            seen[access.collection.id] = visibility(actor, access.venue)
+            if allowed is not None:
+                types[access.collection.id] = allowed
+        return seen, types
 
     def horizon(self, actor: Actor, ref: str, rows: int, *, before: int | None = None) -> int | None:
         """``Store.horizon`` of a collection ``actor`` may read: a bound that keeps a newest-first read within the

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from phalanx.config import Settings
-from phalanx.identity import Organization, Role
+from phalanx.identity import Actor, Organization, Role
 from phalanx.service import Node
+from phalanx.stix import parse_document
 from phalanx.web import create_app
 from tests.support import cheap_password_hashing
 
@@ -74,9 +76,10 @@ def _cheap_passwords() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def community(tmp_path: Path) -> Iterator[Community]:
-    node = Node.open(Settings(database_url="memory://", home=tmp_path, warninglists="off"), upgrade=True)
+def open_community(url: str, home: Path) -> Community:
+    """A node on ``url`` with a community of three organizations, a collection, and users with passwords:
+    alice (ACME, contributor), bob (Globex, contributor), carol (Initech, reader), root (ACME, node admin)."""
+    node = Node.open(Settings(database_url=url, home=home, warninglists="off"), upgrade=True)
     admin = node.admin
     admin.add_community("isac", title="Test ISAC")
     orgs = [admin.add_organization(name) for name in ("ACME CERT", "Globex SOC", "Initech Security")]
@@ -87,10 +90,29 @@ def community(tmp_path: Path) -> Iterator[Community]:
     admin.add_user("bob", org_ref=orgs[1].id, role=Role.CONTRIBUTOR, password=PASSWORD)
     admin.add_user("carol", org_ref=orgs[2].id, role=Role.READER, password=PASSWORD)
     admin.add_user("root", org_ref=orgs[0].id, role=Role.ADMIN, password=PASSWORD)
+    return Community(node, orgs[0], orgs[1], orgs[2], collection.id)
+
+
+def share(community: Community, org_id: str, *objects: dict[str, Any], recipients: tuple[str, ...] = ()) -> None:
+    """``objects`` shared by ``org_id`` into the community's collection (named ``recipients``), as the API shares
+    them; every one must be accepted."""
+    node = community.node
+    sharing = node.ingest.authorize(Actor(org_id, Role.CONTRIBUTOR), community.collection,
+                                    organizations=recipients, people=(), tolerant=False)
+    data = orjson.dumps({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
+                         "objects": list(objects)})
+    parsed = parse_document(data, mode=node.ingest.mode(False), limits=node.ingest.limits())
+    outcome = node.ingest.parsed(sharing, parsed)
+    assert all(r.outcome == "accepted" for r in outcome), [r.detail for r in outcome]
+
+
+@pytest.fixture
+def community(tmp_path: Path) -> Iterator[Community]:
+    built = open_community("memory://", tmp_path)
     try:
-        yield Community(node, orgs[0], orgs[1], orgs[2], collection.id)
+        yield built
     finally:
-        node.close()
+        built.node.close()
 
 
 @pytest.fixture

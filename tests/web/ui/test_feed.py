@@ -6,13 +6,12 @@ import threading
 import time
 from typing import Any
 
-import orjson
 import pytest
 
 from phalanx.identity import Actor, Role
-from phalanx.stix import Tlp, parse_document
+from phalanx.stix import Tlp
 
-from .conftest import Community
+from .conftest import Community, share
 
 
 def indicator(n: int, *, tlp: Tlp = Tlp.GREEN, labels: tuple[str, ...] = ("malicious-activity",),
@@ -22,17 +21,6 @@ def indicator(n: int, *, tlp: Tlp = Tlp.GREEN, labels: tuple[str, ...] = ("malic
             "name": name or f"bad address {n}", "pattern": f"[ipv4-addr:value = '198.51.100.{n % 250}']",
             "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z", "labels": list(labels),
             "object_marking_refs": [tlp.value]}
-
-
-def share(community: Community, org_id: str, *objects: dict[str, Any], recipients: tuple[str, ...] = ()) -> None:
-    node = community.node
-    sharing = node.ingest.authorize(Actor(org_id, Role.CONTRIBUTOR), community.collection,
-                                    organizations=recipients, people=(), tolerant=False)
-    data = orjson.dumps({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
-                         "objects": list(objects)})
-    parsed = parse_document(data, mode=node.ingest.mode(False), limits=node.ingest.limits())
-    outcome = node.ingest.parsed(sharing, parsed)
-    assert all(r.outcome == "accepted" for r in outcome), [r.detail for r in outcome]
 
 
 def test_the_feed_shows_the_newest_first_with_names_and_tlp(browser: Any, community: Community) -> None:

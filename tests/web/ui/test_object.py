@@ -6,8 +6,8 @@ from typing import Any
 
 from phalanx.stix import Tlp
 
-from .conftest import Community
-from .test_feed import indicator, share
+from .conftest import Community, share
+from .test_feed import indicator
 
 IND = "indicator--00000000-0000-4000-8000-000000000001"
 

@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import pytest
 
-from phalanx.config import Settings
 from phalanx.identity import Actor, Role
-from phalanx.service import Node
-from phalanx.stix import Tlp, parse_document
+from phalanx.stix import Tlp
 
-from .conftest import PASSWORD, Community
+from .conftest import Community, open_community, share
 
 SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -27,21 +24,11 @@ SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 @pytest.fixture(params=["memory", "sqlite"])
 def community(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Community]:
     """The conftest's community (three member organizations), on each backend."""
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/node.db"
-    node = Node.open(Settings(database_url=url, home=tmp_path, warninglists="off"), upgrade=True)
-    admin = node.admin
-    admin.add_community("isac", title="Test ISAC")
-    orgs = [admin.add_organization(name) for name in ("ACME CERT", "Globex SOC", "Initech Security")]
-    for org in orgs:
-        admin.join("isac", org.id)
-    collection = admin.add_collection("shared", community="isac")
-    admin.add_user("alice", org_ref=orgs[0].id, role=Role.CONTRIBUTOR, password=PASSWORD)
-    admin.add_user("bob", org_ref=orgs[1].id, role=Role.CONTRIBUTOR, password=PASSWORD)
-    admin.add_user("carol", org_ref=orgs[2].id, role=Role.READER, password=PASSWORD)
+    built = open_community("memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/node.db", tmp_path)
     try:
-        yield Community(node, orgs[0], orgs[1], orgs[2], collection.id)
+        yield built
     finally:
-        node.close()
+        built.node.close()
 
 
 def indicator(n: int, pattern: str, *, name: str | None = None, description: str = "", tlp: Tlp = Tlp.GREEN,
@@ -66,17 +53,6 @@ def report(n: int, name: str, description: str) -> dict[str, Any]:
             "description": description, "published": "2026-01-01T00:00:00Z",
             "object_refs": ["indicator--00000000-0000-4000-8000-000000000001"],
             "object_marking_refs": [Tlp.GREEN.value]}
-
-
-def share(community: Community, org_id: str, *objects: dict[str, Any], recipients: tuple[str, ...] = ()) -> None:
-    node = community.node
-    sharing = node.ingest.authorize(Actor(org_id, Role.CONTRIBUTOR), community.collection,
-                                    organizations=recipients, people=(), tolerant=False)
-    data = orjson.dumps({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
-                         "objects": list(objects)})
-    parsed = parse_document(data, mode=node.ingest.mode(False), limits=node.ingest.limits())
-    outcome = node.ingest.parsed(sharing, parsed)
-    assert all(r.outcome == "accepted" for r in outcome), [r.detail for r in outcome]
 
 
 def names(rows: list[dict[str, Any]]) -> list[str]:
