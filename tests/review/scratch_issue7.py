@@ -73,3 +73,71 @@ def test_probe_audience(browser: Any, community: Any) -> None:
         r = alice.post("/publish/audience", {"kind": "indicator", "collection": community.collection, "tlp": "red",
                                               "recipients": orgs, "people": people}, headers={"Accept": "application/json"})
         print(repr(orgs), repr(people), r.status_code, r.text[:400])
+
+
+def test_probe_sight_invisible(browser: Any, community: Any) -> None:
+    share(community, community.acme.id, indicator(7, tlp=Tlp.RED, name="for globex only"), recipients=(community.globex.id,))
+    carol = browser("carol")
+    bob = browser("bob")
+    for b in (carol, bob):
+        for oid in (indicator(7)["id"], indicator(8)["id"]):
+            r = b.post(f"/objects/{oid}/sightings", {"kind": "seen"}, headers={"Accept": "application/json"})
+            print(oid[-3:], r.status_code, r.text[:300])
+            r = b.client.get(f"/objects/{oid}?format=json")
+            print(oid[-3:], r.status_code, r.text[:200])
+            r = b.client.get(f"/objects/{oid}/proof?format=json")
+            print(oid[-3:], r.status_code, r.text[:200])
+
+
+def test_probe_granular(browser: Any, community: Any) -> None:
+    obj = indicator(5, name="public name")
+    obj["description"] = "secretword zanzibar"
+    obj["external_references"] = [{"source_name": "x", "url": "https://secret.example/zanzibar", "external_id": "SECRETID"}]
+    obj["granular_markings"] = [{"marking_ref": Tlp.RED.value, "selectors": ["description", "external_references", "name"]}]
+    share(community, community.acme.id, obj)
+    carol = browser("carol")
+    v = carol.view("/objects/" + obj["id"])
+    print(v["name"], v["description"], v["links"], v["raw"])
+    print([r["name"] for r in carol.view("/feed")["rows"]])
+    print(carol.view("/search?q=zanzibar")["rows"])
+    print(carol.view("/search?q=secretid")["rows"])
+    print(carol.view("/search?q=secret.example")["rows"], carol.view("/search?q=secret.example")["value"])
+    print(carol.view("/search?q=https://secret.example/zanzibar")["value"])
+    print(carol.view("/search?q=public")["rows"])
+    print(carol.client.get("/objects/" + obj["id"] + "/proof").status_code)
+    v = carol.view("/objects/" + obj["id"])
+    print(v["provenance"], v["correlation"])
+
+
+def test_probe_dos(browser: Any, community: Any) -> None:
+    import time
+    share(community, community.acme.id, indicator(1))
+    alice = browser("alice")
+    for n in (100, 1000, 5000):
+        q = "type=" + ",".join(f"t{i}" for i in range(n))
+        t = time.perf_counter(); r = alice.client.get("/feed?format=json&" + q); print("types", n, r.status_code, round(time.perf_counter() - t, 3), r.text[:150])
+        q = "label=" + ",".join(f"t{i}" for i in range(n))
+        t = time.perf_counter(); r = alice.client.get("/feed?format=json&" + q); print("labels", n, r.status_code, round(time.perf_counter() - t, 3), r.text[:100])
+    alice.get("/publish")
+    body = "x\n" * 400_000
+    t = time.perf_counter()
+    r = alice.post("/publish", {"kind": "indicator", "collection": community.collection, "values": body, "action": "preview"})
+    print("publish junk", r.status_code, round(time.perf_counter() - t, 2), len(r.content))
+    body = "\n".join(f"198.51.{i // 250}.{i % 250}" for i in range(60000))
+    t = time.perf_counter()
+    r = alice.post("/publish", {"kind": "indicator", "collection": community.collection, "values": body, "action": "preview"})
+    print("publish many", r.status_code, round(time.perf_counter() - t, 2), len(r.content))
+
+
+def test_probe_dos2(browser: Any, community: Any) -> None:
+    import time
+    alice = browser("alice")
+    alice.get("/publish")
+    body = "x\n" * 200_000
+    for action in ("preview", "publish"):
+        t = time.perf_counter()
+        r = alice.post("/publish", {"kind": "indicator", "collection": community.collection, "values": body, "action": action})
+        print("publish junk", action, r.status_code, round(time.perf_counter() - t, 2), len(r.content))
+        t = time.perf_counter()
+        r = alice.post("/publish?format=json", {"kind": "indicator", "collection": community.collection, "values": body, "action": action})
+        print("publish junk json", action, r.status_code, round(time.perf_counter() - t, 2), len(r.content))

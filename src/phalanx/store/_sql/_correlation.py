@@ -29,7 +29,8 @@ from .._correlation import check_keys
 from .._plan import VersionInsert
 from .._protocol import Carrier, Reporter, Visibility, is_int64
 from . import _objects  # a module: _objects imports this one, and is not finished when it does
-from ._tx import Tx, placeholders
+from ._readable import readable_condition
+from ._tx import Tx
 
 
 def key_hash(key: str) -> int:
@@ -94,31 +95,16 @@ def _carried(tx: Tx, keys: list[str], readable: Mapping[str, Visibility],
              types: Mapping[str, tuple[str, ...]] | None) -> tuple[str, list[object]] | None:
     """A SELECT of (key, id, type, contributor, version, revoked, first): each version carrying a key, once per
     membership in the reader's collections where the reader sees it (``first``: that membership's date)."""
-    groups: dict[tuple[Visibility, tuple[str, ...]], list[str]] = {}
-    for collection, seen in readable.items():
-        served = tuple(sorted(set((types or {}).get(collection, ()))))
-        groups.setdefault((seen, served), []).append(collection)
-    if not keys or not groups:
+    condition = readable_condition(tx, readable, types) if keys else None
+    if condition is None:
         return None
-    scopes = {}
-    for seen, _ in groups:
-        scopes.update(_objects._scope_keys(tx, seen))
-    visible: list[str] = []
-    params: list[object] = []
-    for (seen, served), collections in groups.items():
-        parts = [f"m.collection IN (SELECT key FROM collection_keys WHERE id IN ({placeholders(len(collections))}))"]
-        params.extend(collections)
-        if served:
-            parts.append(f"v.type IN ({placeholders(len(served))})")
-            params.extend(served)
-        _objects._visible(seen, scopes, parts, params)
-        visible.append("(" + " AND ".join(parts) + ")")
+    visible, params = condition
     hashes, hash_params = tx.any_of("o.key_hash", sorted({key_hash(k) for k in keys}))
     texts, text_params = tx.any_of("o.key", keys)
     sql = ("SELECT o.key AS key, v.id AS id, v.type AS type, v.contributor AS contributor, v.version AS version, "
            "v.revoked AS revoked, m.date_added AS first "
            "FROM observables o CROSS JOIN versions v CROSS JOIN memberships m "
-           f"WHERE {hashes} AND {texts} AND v.seq = o.vseq AND m.vseq = v.seq AND ({' OR '.join(visible)})")
+           f"WHERE {hashes} AND {texts} AND v.seq = o.vseq AND m.vseq = v.seq AND {visible}")
     return sql, [*hash_params, *text_params, *params]
 
 

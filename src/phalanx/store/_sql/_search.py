@@ -33,6 +33,7 @@ from .._plan import VersionInsert
 from .._protocol import TextMatch, TextQuery, Visibility, is_int64
 from .._search import check_text_query
 from . import _objects  # a module: _objects imports this one, and is not finished when it does
+from ._readable import readable_condition
 from ._tx import Tx, placeholders
 
 _CHUNK = 500
@@ -124,15 +125,10 @@ class TextIndex:
                types: Mapping[str, tuple[str, ...]] | None) -> list[TextMatch]:
         """``Store.search`` in one statement (on PostgreSQL, after counting the terms' postings)."""
         query = check_text_query(query)
-        groups: dict[tuple[Visibility, tuple[str, ...]], list[str]] = {}
-        for collection, seen in readable.items():
-            served = tuple(sorted(set((types or {}).get(collection, ()))))
-            groups.setdefault((seen, served), []).append(collection)
-        if not groups:
+        condition = readable_condition(tx, readable, types)
+        if condition is None:
             return []
-        scopes = {}
-        for seen, _ in groups:
-            scopes.update(_objects._scope_keys(tx, seen))
+        visible, visible_params = condition
         params: list[object] = []
         found = self._statement(tx, query, params)
         if found is None:
@@ -141,18 +137,9 @@ class TextIndex:
         if query.contributors:
             contributors.append(f"v.contributor IN ({placeholders(len(query.contributors))})")
             params.extend(query.contributors)
-        visible: list[str] = []
-        for (seen, served), collections in groups.items():
-            listed = placeholders(len(collections))
-            parts = [f"m.collection IN (SELECT key FROM collection_keys WHERE id IN ({listed}))"]
-            params.extend(collections)
-            if served:
-                parts.append(f"v.type IN ({placeholders(len(served))})")
-                params.extend(served)
-            _objects._visible(seen, scopes, parts, params)
-            visible.append("(" + " AND ".join(parts) + ")")
+        params.extend(visible_params)
         params.append(query.limit)
-        sql = statement.format(contributors=" AND ".join(contributors) or "1 = 1", visible=" OR ".join(visible))
+        sql = statement.format(contributors=" AND ".join(contributors) or "1 = 1", visible=visible)
         return [TextMatch(str(i), int(ver), str(t), str(by), int(seq)) for i, ver, t, by, seq in tx.rows(sql, params)]
 
     def _statement(self, tx: Tx, query: TextQuery, params: list[object]) -> tuple[str, list[str]] | None:
