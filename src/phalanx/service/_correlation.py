@@ -52,6 +52,7 @@ from ..stix import Tlp, format_micros
 from ..store import Carrier, Query, Reporter, Store, StoredVersion, VersionFilter, Visibility
 from ._neighbourhood import Neighbourhood, attributed, draw
 from ._read import Reader
+from ._reindex import each_version
 
 MAX_LIMIT = 1000
 MAX_CORRELATED = 100
@@ -238,17 +239,9 @@ class Correlation:
         """Compute the correlation keys of every stored version again and store them (for versions stored
         before the store kept keys, or after the way keys are computed changed); returns how many versions.
         Objects stored meanwhile get their keys when they are stored, as always."""
-        done = 0
-        query: Query | None = Query(versions=(VersionFilter.ALL,), limit=batch)
-        while query is not None:
-            page = self.store.query(query)
-            keyed = [(item.id, item.version, stored_keys(item.type, item.canonical, level=Tlp.of_rank(item.level)))
-                     for item in page.items]
-            done += self.store.set_keys(keyed)
-            if progress is not None:
-                progress(done)
-            query = replace(query, cursor=page.next_cursor) if page.more else None
-        return done
+        return each_version(
+            self.store, lambda item: stored_keys(item.type, item.canonical, level=Tlp.of_rank(item.level)),
+            self.store.set_keys, batch=batch, progress=progress)
 
 
 def _limit(limit: int) -> int:

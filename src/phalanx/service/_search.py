@@ -32,7 +32,7 @@ __all__ = ["Found", "Search", "Wanted"]
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import orjson
 
@@ -42,8 +42,9 @@ from ..errors import InvalidParameter
 from ..identity import Actor
 from ..policy import is_anonymous, may_learn_contributor
 from ..stix import Tlp
-from ..store import Query, Store, StoredVersion, TextQuery, VersionFilter
+from ..store import Store, StoredVersion, TextQuery
 from ._correlation import Correlation, ValueCorrelation
+from ._reindex import each_version
 
 MAX_LIMIT = 200
 _DEFANGED = (("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", "."), ("[:]", ":"), ("[@]", "@"), ("[at]", "@"))
@@ -164,14 +165,6 @@ class Search:
     def reindex(self, *, batch: int = 1000, progress: Callable[[int], None] | None = None) -> int:
         """Compute the search terms of every stored version again and store them (for versions stored before the
         store kept them, or after the way terms are computed changed); returns how many versions."""
-        done = 0
-        query: Query | None = Query(versions=(VersionFilter.ALL,), limit=batch)
-        while query is not None:
-            page = self._store.query(query)
-            termed = [(item.id, item.version, text_terms(item.type, item.canonical, level=Tlp.of_rank(item.level)))
-                      for item in page.items]
-            done += self._store.set_terms(termed)
-            if progress is not None:
-                progress(done)
-            query = replace(query, cursor=page.next_cursor) if page.more else None
-        return done
+        return each_version(
+            self._store, lambda item: text_terms(item.type, item.canonical, level=Tlp.of_rank(item.level)),
+            self._store.set_terms, batch=batch, progress=progress)
