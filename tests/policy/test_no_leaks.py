@@ -7,8 +7,9 @@ versions, revocations, versions of others' objects and objects passed on into ot
 real TAXII 2.1 POST. An oracle written here, from the policy's text (docs/policy.md) and not from its code,
 predicts what each write does and what each actor may see; then every read path is compared with it:
 TAXII collections, collection, objects (every version filter, paged), object, versions, manifest and status;
-the JSON API's objects; and the export (the service call behind ``phalanx export --key``, and the command
-itself for one actor of each world). Any disagreement fails the test with the world that shows it.
+the JSON API's objects; the export (the service call behind ``phalanx export --key``, and the command
+itself for one actor of each world); and the dashboard's feed, search and object pages (one actor of one world
+in five). Any disagreement fails the test with the world that shows it.
 
 The worlds run on SQLite (the embedded default) — ``PHALANX_LEAK_WORLDS`` of them, 1,000 unless set — and a
 smaller number on PostgreSQL and in memory, each world in a fresh database.
@@ -20,6 +21,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -465,6 +467,40 @@ class Reads:
             assert response.status_code == (200 if allowed else 401 if who.role is Role.ANONYMOUS else 404)
 
 
+async def check_dashboard(transport: httpx.ASGITransport, model: Model, who: Who) -> None:
+    """The dashboard, signed in with ``who``'s key through its form: the feed, a search and every object's page
+    show only what the oracle lets ``who`` see (a peer node's key does not sign in)."""
+    async with httpx.AsyncClient(transport=transport, base_url="http://phalanx.test") as browser:
+        form = await browser.get("/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        signed = await browser.post("/signin", data={"csrf": csrf.group(1), "key": str(who.key)})
+        if who.role is Role.PEER:
+            assert signed.status_code == 403, signed.text
+            return
+        assert signed.status_code == 303, (who.label, signed.text)
+        visible = _export_expected(model, who)
+        seen = {oid for oid, _ in visible}
+        feed = (await browser.get("/feed", params={"format": "json", "limit": "200"})).json()
+        assert {row["id"] for row in feed["rows"]} <= seen, who.label
+        found = (await browser.get("/search", params={"format": "json", "q": "family", "limit": "200"})).json()
+        assert {row["id"] for row in found["rows"]} <= seen, who.label
+        for oid in sorted({oid for (oid, _) in model.versions}):
+            page = await browser.get(f"/objects/{oid}", params={"format": "json"})
+            if oid not in seen:
+                assert page.status_code == 404, (who.label, oid)
+                continue
+            assert page.status_code == 200, (who.label, oid, page.text)
+            view = page.json()
+            version = parse_micros(view["version"])
+            assert (oid, version) in visible, (who.label, oid)
+            body = model.versions[(oid, version)].body
+            if view["description"]:  # only where the reader may see it (granular markings)
+                assert view["description"] == body["description"]
+            reader_copy = json.loads(view["raw"])
+            assert ("description" in reader_copy) == bool(view["description"]), (who.label, oid)
+
+
 def _export_expected(model: Model, who: Who) -> set[tuple[str, int]]:
     return {pair for c in model.collections if model.may_read(who, c) for pair in model.visible(who, c, "all")}
 
@@ -472,7 +508,7 @@ def _export_expected(model: Model, who: Who) -> set[tuple[str, int]]:
 # --- the test ------------------------------------------------------------------------------------------------
 
 
-async def _live(node: Node, builder: Builder) -> None:
+async def _live(node: Node, builder: Builder, dashboard: Who | None = None) -> None:
     model = builder.model
     transport = httpx.ASGITransport(app=create_app(node))
     async with httpx.AsyncClient(transport=transport, base_url="http://phalanx.test") as client:
@@ -506,6 +542,8 @@ async def _live(node: Node, builder: Builder) -> None:
         reads = Reads(client, model)
         for who in builder.actors:
             await reads.check(who)
+        if dashboard is not None:
+            await check_dashboard(transport, model, dashboard)
     for who in builder.actors:
         if who.key is None:
             continue
@@ -537,8 +575,10 @@ def _node(kind: str, folder: Path) -> Iterator[tuple[Node, Path | None]]:
 def _world(kind: str, folder: Path, data: st.DataObject, with_cli: bool) -> None:
     with _node(kind, folder) as (node, home):
         builder = Builder(node, data.draw)
-        asyncio.run(_live(node, builder))
         keyed = [w for w in builder.actors if w.key is not None]
+        # the dashboard for one actor of one world in five (its pages cost more than the API's reads)
+        dashboard = data.draw(st.sampled_from(keyed)) if keyed and data.draw(st.integers(0, 4)) == 0 else None
+        asyncio.run(_live(node, builder, dashboard))
         if with_cli and home is not None and keyed:
             who = data.draw(st.sampled_from(keyed))
             result = CliRunner().invoke(cli, ["--home", str(home), "export", "--all-versions", "--key", str(who.key)],

@@ -33,6 +33,7 @@ from ._access import (
     may_see_community,
     may_see_webhook,
     may_set_password,
+    may_use_dashboard,
     may_write,
 )
 from ._audience import (
@@ -100,6 +101,7 @@ __all__ = [
     "may_see_network_detail",
     "may_see_webhook",
     "may_set_password",
+    "may_use_dashboard",
     "may_write",
     "named",
     "principals",

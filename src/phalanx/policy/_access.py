@@ -51,6 +51,15 @@ def may_administer(actor: Actor, *, org_id: str | None = None) -> Decision:
     return Decision(False, "only node administrators (or org-admins, for their own organization) may do this")
 
 
+def may_use_dashboard(actor: Actor) -> Decision:
+    """Sign in to the dashboard: people of organizations, through a password or an API key; not another node
+    (a peer's key exchanges objects through the API, and acts for no person)."""
+    if actor.role is Role.PEER:
+        return Decision(False, "this is a peer node's key: it exchanges objects through the API, and does not sign "
+                        "in to the dashboard", "Sign in with your user name and password, or a key of your own.")
+    return Decision(True, f"role {actor.role.value}")
+
+
 def may_operate(actor: Actor) -> Decision:
     """Run the node's directory: add organizations and communities, change who is a member of a community, and
     read the node's settings. Node administrators only (the CLI acts as the operator and is not asked)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from phalanx.identity import Role
 from phalanx.web.ui._render import CSP
 from phalanx.web.ui._session import COOKIE, Session, SessionCodec
 from phalanx.web.ui._site import safe_next
@@ -127,3 +128,12 @@ def test_a_page_that_does_not_exist_is_a_404_page_for_browsers_and_json_for_prog
     api = visitor.client.get("/api/v1/nothing", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.json()["title"] == "NotFound"
     assert visitor.client.get("/no/such/page").json()["title"] == "NotFound"
+
+
+def test_a_peer_node_key_does_not_sign_in(browser: Any, community: Community) -> None:
+    key, _ = community.node.admin.create_key(community.globex.id, Role.PEER, label="a peer node")
+    visitor = browser()
+    visitor.get("/signin")
+    response = visitor.post("/signin", {"key": key})
+    assert response.status_code == 403 and "peer node" in response.text
+    assert visitor.get("/feed", follow_redirects=False).status_code == 303

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import AuthenticationError
+from ...policy import may_use_dashboard, require
 from ._session import Session
 from ._site import Site, Visit, field, safe_next
 
@@ -43,6 +44,7 @@ def signin_routes(site: Site, *, demo_hint: str = "") -> list[Route]:
         try:
             if key:
                 actor = await run_in_threadpool(node.admin.authenticate, key)
+                require(may_use_dashboard(actor))
                 session = Session.fresh(key_id=actor.key_id)
             else:
                 actor = await run_in_threadpool(node.admin.sign_in, username, password)
