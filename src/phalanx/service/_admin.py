@@ -7,6 +7,9 @@ The CLI calls these as the node's operator (``by=None``). Over HTTP, key managem
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 __all__ = ["Admin"]
 
 from collections.abc import Callable
@@ -246,11 +249,19 @@ class Admin:
             self._directory.set_password(user.id, hash_password(password))
         return Actor(user.org_id, user.role, user_id=user.id)
 
-    def session_actor(self, user_id: str | None = None, key_id: str | None = None) -> Actor:
+    def password_stamp(self, user_id: str) -> str:
+        """A short fingerprint of the user's current password hash (not the hash itself): a session started with
+        one ends when the password changes (``session_actor(stamp=)``)."""
+        user = self._directory.get_user(user_id)
+        return hashlib.sha256((user.password_hash or "").encode("utf-8")).hexdigest()[:16]
+
+    def session_actor(self, user_id: str | None = None, key_id: str | None = None, *,
+                      stamp: str | None = None) -> Actor:
         """Check again, at each request of a signed-in browser session, that what it was started with is still
-        in force, and return who acts now: the user ``user_id`` (it still exists and still has a password; its
-        current role), or the API key ``key_id`` (it still exists, is not revoked, has not expired; and when
-        ``user_id`` is given too, it is that person's key). Otherwise ``AuthenticationError``."""
+        in force, and return who acts now: the user ``user_id`` (it still exists and still has a password, the
+        same one when ``stamp`` (``password_stamp``) is given; its current role), or the API key ``key_id`` (it
+        still exists, is not revoked, has not expired; and when ``user_id`` is given too, it is that person's
+        key). Otherwise ``AuthenticationError``."""
         ended = AuthenticationError("your session has ended; sign in again",
                                     hint="Sign in again with your user name and password, or with a valid API key.")
         if key_id is not None:
@@ -266,6 +277,8 @@ class Admin:
         user = _found(self._directory.get_user, user_id)
         if user is None or user.id != user_id or user.password_hash is None:
             raise ended
+        if stamp is not None and not hmac.compare_digest(stamp, self.password_stamp(user.id)):
+            raise ended  # the password changed since the session began
         return Actor(user.org_id, user.role, user_id=user.id)
 
     def user(self, ref: str) -> User:

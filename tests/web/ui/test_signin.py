@@ -137,3 +137,14 @@ def test_a_peer_node_key_does_not_sign_in(browser: Any, community: Community) ->
     response = visitor.post("/signin", {"key": key})
     assert response.status_code == 403 and "peer node" in response.text
     assert visitor.get("/feed", follow_redirects=False).status_code == 303
+
+
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(browser: Any, community: Community) -> None:
+    bob, again = browser("bob"), browser("bob")
+    community.node.admin.set_password("bob", "a brand new passphrase here")
+    assert bob.get("/feed", follow_redirects=False).status_code == 303
+    assert again.get("/feed", follow_redirects=False).status_code == 303
+    fresh = browser()
+    assert fresh.sign_in("bob", "a brand new passphrase here").status_code == 303
+    assert fresh.get("/feed").status_code == 200
+

@@ -108,7 +108,8 @@ def feed_routes(site: Site) -> list[Route]:
         subscriber = await run_in_threadpool(node.streams.open, actor, StreamFilter(), last)
 
         def still(current: Visit = visit) -> Actor:
-            return node.admin.session_actor(user_id=current.session.user_id, key_id=current.session.key_id)
+            return node.admin.session_actor(user_id=current.session.user_id, key_id=current.session.key_id,
+                                            stamp=current.session.stamp)
 
         return StreamingResponse(session_messages(node, subscriber, still), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -21,7 +21,7 @@ import hmac
 import os
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -39,17 +39,19 @@ class Session:
     """Seconds since the epoch."""
     user_id: str | None = None
     key_id: str | None = None
+    stamp: str | None = None
+    """For a user: the fingerprint of the password it signed in with (``Admin.password_stamp``)."""
 
     @property
     def signed_in(self) -> bool:
         return self.user_id is not None or self.key_id is not None
 
     @staticmethod
-    def fresh(*, user_id: str | None = None, key_id: str | None = None) -> Session:
-        return Session(secrets.token_urlsafe(16), int(time.time()), user_id, key_id)
+    def fresh(*, user_id: str | None = None, key_id: str | None = None, stamp: str | None = None) -> Session:
+        return Session(secrets.token_urlsafe(16), int(time.time()), user_id, key_id, stamp)
 
     def signed_out(self) -> Session:
-        return replace(Session.fresh(), user_id=None, key_id=None)
+        return Session.fresh()
 
 
 def _b64(data: bytes) -> str:
@@ -74,7 +76,8 @@ class SessionCodec:
         return hmac.new(self._secret, purpose + data, hashlib.sha256).digest()
 
     def encode(self, session: Session) -> str:
-        body = orjson.dumps({"n": session.nonce, "t": session.issued, "u": session.user_id, "k": session.key_id})
+        body = orjson.dumps({"n": session.nonce, "t": session.issued, "u": session.user_id, "k": session.key_id,
+                             "p": session.stamp})
         return _b64(body) + "." + _b64(self._mac(b"session:", body))
 
     def decode(self, value: str | None, *, now: float | None = None) -> Session | None:
@@ -89,7 +92,7 @@ class SessionCodec:
             return None
         try:
             data = orjson.loads(body)
-            session = Session(str(data["n"]), int(data["t"]), _opt(data["u"]), _opt(data["k"]))
+            session = Session(str(data["n"]), int(data["t"]), _opt(data["u"]), _opt(data["k"]), _opt(data.get("p")))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None
         current = time.time() if now is None else now

@@ -48,7 +48,9 @@ def signin_routes(site: Site, *, demo_hint: str = "") -> list[Route]:
                 session = Session.fresh(key_id=actor.key_id)
             else:
                 actor = await run_in_threadpool(node.admin.sign_in, username, password)
-                session = Session.fresh(user_id=actor.user_id)
+                assert actor.user_id is not None
+                stamp = await run_in_threadpool(node.admin.password_stamp, actor.user_id)
+                session = Session.fresh(user_id=actor.user_id, stamp=stamp)
         except AuthenticationError as exc:
             return site.render(request, visit, "signin.html", view(next_path, exc.message), active="signin",
                                status=401)

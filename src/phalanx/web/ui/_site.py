@@ -78,9 +78,10 @@ class Site:
         actor: Actor | None = None
         who = organization = ""
         if session.signed_in:
+            started = session
             try:
-                actor = await run_in_threadpool(self.node.admin.session_actor, user_id=session.user_id,
-                                                key_id=session.key_id)
+                actor = await run_in_threadpool(lambda: self.node.admin.session_actor(
+                    user_id=started.user_id, key_id=started.key_id, stamp=started.stamp))
             except AuthenticationError:
                 session, fresh = session.signed_out(), True
             else:
