@@ -163,3 +163,21 @@ def test_api_keys(backend: Backend) -> None:
         d.revoke_api_key("nope", 1)
     with pytest.raises(NotFound):
         d.get_api_key("nope")
+
+
+def test_ended_sessions(backend: Backend) -> None:
+    d = backend.directory
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    assert not d.session_ended(a)
+    d.end_session(a, 1_000)
+    d.end_session(a, 1_000)  # idempotent
+    d.end_session(b, 2_000)
+    d.end_session(b, 500)  # the later until stays
+    assert d.session_ended(a) and d.session_ended(b) and not d.session_ended(c)
+    assert d.forget_ended_sessions(1_000) == 0  # until is the last moment the session could still be used
+    assert d.forget_ended_sessions(1_001) == 1
+    assert not d.session_ended(a) and d.session_ended(b)
+    assert d.forget_ended_sessions(2_000) == 0
+    d.end_session(a, 3_000)  # a token can be ended again after being forgotten
+    assert d.forget_ended_sessions(10**17) == 2
+    assert not d.session_ended(a) and not d.session_ended(b)

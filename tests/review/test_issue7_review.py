@@ -48,9 +48,6 @@ def outsider(community: Community, name: str = "Umbrella Corp") -> str:
 # -- 1. what a member learns beyond its audience -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="the feed's organization filter is applied to the contributor of every row "
-                   "(FeedFilter.admits), anonymous sightings included: filtering by an organization tells who made "
-                   "an anonymous sighting (the search page leaves them out, the feed does not)")
 def test_the_feed_organization_filter_does_not_unmask_anonymous_sightings(browser: Any,
                                                                           community: Community) -> None:
     share(community, community.acme.id, indicator(1))
@@ -64,10 +61,6 @@ def test_the_feed_organization_filter_does_not_unmask_anonymous_sightings(browse
     assert by_globex == by_initech == [], "the filter names the anonymous sighting's organization"
 
 
-@pytest.mark.xfail(strict=True, reason="the feed and search pages offer every organization of the node as a "
-                   "filter choice (node.admin.organizations() without by=actor), and search answers 200 for any of "
-                   "them but 400 for an unknown name: a member learns the organizations (and peer organizations) "
-                   "of communities it is not in")
 def test_feed_and_search_name_only_organizations_of_the_visitors_communities(browser: Any,
                                                                              community: Community) -> None:
     outsider(community)
@@ -79,10 +72,6 @@ def test_feed_and_search_name_only_organizations_of_the_visitors_communities(bro
     assert known.status_code == unknown.status_code
 
 
-@pytest.mark.xfail(strict=True, reason="the publish audience preview (Ingest.authorize / check_recipients) names a "
-                   "recipient outside the community by its stored name, but an unknown one as typed: typing a name "
-                   "in any case, or an identity id, tells whether that organization exists on the node and its "
-                   "exact name, for free and without sharing anything")
 def test_the_audience_preview_does_not_tell_which_outside_organizations_exist(browser: Any,
                                                                               community: Community) -> None:
     umbrella = outsider(community)
@@ -103,9 +92,6 @@ def test_the_audience_preview_does_not_tell_which_outside_organizations_exist(br
 # -- 2. sessions ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="POST /signout only gives this browser a new cookie: the session cookie it "
-                   "had stays valid for session_hours (nothing on the server ends it), so a copy of it taken before "
-                   "signing out still signs in")
 def test_signing_out_makes_the_old_session_cookie_worthless(browser: Any) -> None:
     alice = browser("alice")
     copied = alice.client.cookies.get("phalanx_session")
@@ -116,9 +102,6 @@ def test_signing_out_makes_the_old_session_cookie_worthless(browser: Any) -> Non
     assert replay.client.get("/feed?format=json").status_code == 401
 
 
-@pytest.mark.xfail(strict=True, reason="may_use_dashboard (a peer node does not sign in to the dashboard) is asked "
-                   "only of API keys: a user with role peer (Admin.add_user refuses only 'anonymous') signs in with "
-                   "its password and browses as a peer node")
 def test_a_peer_role_user_does_not_sign_in_to_the_dashboard_either(browser: Any, community: Community) -> None:
     community.node.admin.add_user("relay", org_ref=community.globex.id, role=Role.PEER, password=ui.PASSWORD)
     peer = browser()
@@ -131,10 +114,6 @@ def test_a_peer_role_user_does_not_sign_in_to_the_dashboard_either(browser: Any,
 # -- 3. administration ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="may_set_password lets an org-admin set the password of any user of its "
-                   "organization with no more power (a contributor, another org-admin) and sign in as them: it then "
-                   "reads what was shared with that person by name, which may_manage_key refuses to org-admins for "
-                   "keys ('a key for another person would act as that person')")
 def test_an_org_admin_cannot_become_a_colleague_through_their_password(browser: Any, community: Community) -> None:
     node = community.node
     node.admin.add_user("boss", org_ref=community.acme.id, role=Role.ORG_ADMIN, password=ui.PASSWORD)
@@ -152,10 +131,6 @@ def test_an_org_admin_cannot_become_a_colleague_through_their_password(browser: 
     assert answer.status_code == 401, "the org-admin signs in as alice"
 
 
-@pytest.mark.xfail(strict=True, reason="shown_settings shows bus_url through redact_url, which redacts only "
-                   "'user:password@': a NATS token ('nats://TOKEN@host', which the NATS bus itself redacts in its "
-                   "errors) and the credentials of every server of a cluster URL but the first are shown in clear "
-                   "on /admin")
 def test_the_settings_page_hides_nats_credentials() -> None:
     admin = Actor("identity--00000000-0000-4000-8000-0000000000aa", Role.ADMIN)
     for url, secret in (("nats://s3cr3t-token@nats.example:4222", "s3cr3t-token"),
@@ -167,9 +142,6 @@ def test_the_settings_page_hides_nats_credentials() -> None:
 # -- 4. hostile input -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="read_values reports a problem for every line that is not a value, with no "
-                   "bound (only values are capped at MAX_VALUES), and the publish page echoes them all, before the "
-                   "visitor's role is checked: a reader's ~400 kB form costs seconds of CPU and a ~10 MB answer")
 def test_a_publish_form_of_junk_lines_gets_a_bounded_answer(browser: Any, community: Community) -> None:
     carol = browser("carol")  # a reader: she may not publish at all
     answer = carol.post("/publish?format=json", {"kind": "indicator", "collection": community.collection,
@@ -178,10 +150,6 @@ def test_a_publish_form_of_junk_lines_gets_a_bounded_answer(browser: Any, commun
     assert len(answer.content) < 500_000, f"{len(answer.content)} bytes for a 400 kB form"
 
 
-@pytest.mark.xfail(strict=True, reason="the object page renders a report's whole description as Markdown on every "
-                   "view, however long (markdown-it takes ~15 us a character of '![' : seconds for a few hundred kB, "
-                   "minutes for the megabytes TAXII accepts): any contributor can make a report every reader's view "
-                   "of stalls a worker; the page should bound what it renders (raw JSON holds the rest)")
 def test_the_object_page_bounds_the_markdown_it_renders(browser: Any, community: Community,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     report = {"type": "report", "spec_version": "2.1", "id": "report--00000000-0000-4000-8000-000000000099",

@@ -254,11 +254,10 @@ def test_who_may_set_a_password(admin: Admin, acme: Organization, globex: Organi
     # others of the same organization without org-admin: no
     assert not allowed(_as(contributor), reader)
     assert not allowed(_as(reader), boss)
-    # org-admins: their organization's users up to org-admin, never an admin's or a peer's
-    for target in (reader, contributor, other_boss):
-        assert allowed(_as(boss), target)
-    assert not allowed(_as(boss), root)
-    assert not allowed(_as(boss), peer)
+    # org-admins: no other person's, not even a reader's of their organization (whoever sets a person's password
+    # can act as that person, and read what is shared with it by name)
+    for target in (reader, contributor, other_boss, root, peer):
+        assert not allowed(_as(boss), target)
     # node administrators: anyone
     for target in (reader, boss, root, peer, outsider, outside_boss):
         assert allowed(Actor(globex.id, Role.ADMIN, key_id="k4"), target)
@@ -319,3 +318,18 @@ def test_a_key_session_lasts_while_the_key_is_in_force(admin: Admin, acme: Organ
     admin.revoke_key(personal.key_id)
     assert _refused(lambda: admin.session_actor(key_id=personal.key_id)) == ended
     assert _refused(lambda: admin.session_actor(key_id="0123456789abcdef")) == ended  # unknown
+
+
+def test_an_ended_session_is_refused_and_forgotten_once_it_would_have_expired(admin: Admin, acme: Organization,
+                                                                                clock: Clock) -> None:
+    alice = admin.add_user("alice", org_ref=acme.id, role=Role.CONTRIBUTOR, password=GOOD)
+    ended = "your session has ended; sign in again"
+    mine, other = "a" * 64, "b" * 64
+    assert admin.session_actor(user_id=alice.id, token=mine).user_id == alice.id
+    admin.end_session(mine, clock.now + DAY)
+    admin.end_session(mine, clock.now + DAY)  # signing out twice
+    assert _refused(lambda: admin.session_actor(user_id=alice.id, token=mine)) == ended
+    assert admin.session_actor(user_id=alice.id, token=other).user_id == alice.id  # her other sessions go on
+    clock.now += 2 * DAY
+    admin.end_session(other, clock.now + DAY)  # ending one removes the records past their time
+    assert not admin._directory.session_ended(mine) and admin._directory.session_ended(other)

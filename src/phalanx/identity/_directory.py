@@ -59,3 +59,13 @@ class Directory(Protocol):
     def revoke_api_key(self, key_id: str, at: int) -> ApiKeyRecord:
         """Marks the key revoked at ``at`` (idempotent: an already revoked key keeps its first time)."""
         ...
+
+    def end_session(self, token: str, until: int) -> None:
+        """Record that the dashboard session ``token`` (a hash of its nonce, never the cookie) has ended; ``until``
+        (microseconds) is when it would have expired anyway, after which the record may go. Idempotent (the later
+        ``until`` stays)."""
+        ...
+    def session_ended(self, token: str) -> bool: ...
+    def forget_ended_sessions(self, now: int) -> int:
+        """Remove the records of ended sessions whose ``until`` is before ``now``; return how many."""
+        ...

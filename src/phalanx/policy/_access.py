@@ -115,24 +115,19 @@ def may_manage_key(actor: Actor, *, org_id: str, role: Role, person: str | None 
 def may_set_password(actor: Actor, *, user_id: str, org_id: str, role: Role) -> Decision:
     """Set the password of user ``user_id`` (of organization ``org_id``, with ``role``). Node administrators
     any; a person its own, when acting with its whole role (a key narrowed below the person's role may not: the
-    password would give back the power the key was narrowed from); org-admins the users of their own
-    organization whose role has no more power than theirs (as for keys: never an admin's or a peer's)."""
+    password would give back the power the key was narrowed from). Nobody else: whoever sets a person's
+    password can sign in as that person and read what is shared with it by name (as ``may_manage_key`` refuses
+    org-admins a key acting as another person). Org-admins give a new user its first password with
+    ``add_user``."""
     if actor.role is Role.ADMIN:
         return Decision(True, "node administrator")
     if actor.user_id is not None and actor.user_id == user_id:
         if actor.role is role:
             return Decision(True, "your own password")
-        if actor.role is not Role.ORG_ADMIN:
-            return Decision(False, f"this {actor.role.value} key is narrower than your role {role.value}: it may "
-                            "not change your password", "Sign in, or use a key with your whole role.")
-    if actor.role is not Role.ORG_ADMIN or actor.org_id != org_id:
-        return Decision(False, "only node administrators, or org-admins for their own organization's users, set "
-                        "other people's passwords")
-    decision = may_manage_key(actor, org_id=org_id, role=role)
-    if not decision.allowed:
-        return Decision(False, f"a {role.value}'s password is set by node administrators only",
-                        "Ask a node administrator.")
-    return Decision(True, f"org-admin of the user's organization; a {role.value} has no more power than you")
+        return Decision(False, f"this {actor.role.value} key is narrower than your role {role.value}: it may "
+                        "not change your password", "Sign in, or use a key with your whole role.")
+    return Decision(False, "only node administrators set another person's password: whoever sets it can act as "
+                    "that person", "Ask a node administrator, or the person, to set it.")
 
 
 def may_read_status(actor: Actor, *, owner: str) -> Decision:

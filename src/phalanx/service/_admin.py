@@ -255,15 +255,24 @@ class Admin:
         user = self._directory.get_user(user_id)
         return hashlib.sha256((user.password_hash or "").encode("utf-8")).hexdigest()[:16]
 
+    def end_session(self, token: str, until: int) -> None:
+        """End the browser session ``token`` (a hash of its nonce, never the cookie) in every process of the node:
+        ``session_actor(token=)`` refuses it from now on. ``until`` (microseconds) is when it would have expired
+        anyway; the records of sessions past theirs are removed here, so there are only as many as live ones."""
+        self._directory.end_session(token, until)
+        self._directory.forget_ended_sessions(self._clock())
+
     def session_actor(self, user_id: str | None = None, key_id: str | None = None, *,
-                      stamp: str | None = None) -> Actor:
+                      stamp: str | None = None, token: str | None = None) -> Actor:
         """Check again, at each request of a signed-in browser session, that what it was started with is still
-        in force, and return who acts now: the user ``user_id`` (it still exists and still has a password, the
-        same one when ``stamp`` (``password_stamp``) is given; its current role), or the API key ``key_id`` (it
-        still exists, is not revoked, has not expired; and when ``user_id`` is given too, it is that person's
-        key). Otherwise ``AuthenticationError``."""
+        in force, and return who acts now: the session ``token`` was not ended (``end_session``); the user
+        ``user_id`` (it still exists and still has a password, the same one when ``stamp`` (``password_stamp``)
+        is given; its current role), or the API key ``key_id`` (it still exists, is not revoked, has not expired;
+        and when ``user_id`` is given too, it is that person's key). Otherwise ``AuthenticationError``."""
         ended = AuthenticationError("your session has ended; sign in again",
                                     hint="Sign in again with your user name and password, or with a valid API key.")
+        if token is not None and self._directory.session_ended(token):
+            raise ended  # signed out
         if key_id is not None:
             record = _found(self._directory.get_api_key, key_id)
             if record is None or (user_id is not None and record.user_id != user_id):

@@ -106,25 +106,30 @@ class Ingest:
         members = set(self._directory.members(collection.community))
         require(may_write(actor, community=collection.community, members=members))
         recipients = Recipients(
-            tuple(self._recipient(self._directory.get_organization, ref, "organization", collection.community)
-                  for ref in organizations),
-            tuple(self._recipient(self._directory.get_user, ref, "person", collection.community) for ref in people),
+            tuple(self._recipient(self._directory.get_organization, ref, "organization", collection.community,
+                                  members) for ref in organizations),
+            tuple(self._recipient(self._directory.get_user, ref, "person", collection.community, members)
+                  for ref in people),
         )
-        decision = check_recipients(recipients, community=collection.community, members=members)
-        if not decision.allowed:
-            raise InvalidRecipients(decision.reason, hint=decision.remedy)
         venue = Venue(collection.community, frozenset(members), collection.public)
         return Sharing(actor, collection, recipients, principals(recipients), write_guard(actor, venue, relays=relays),
                        self._settings.default_tlp, self.mode(tolerant) is Mode.STRICT)
 
     @staticmethod
-    def _recipient(get: Callable[[str], Any], ref: str, what: str, community: str) -> Any:
+    def _recipient(get: Callable[[str], Any], ref: str, what: str, community: str, members: set[str]) -> Any:
+        """The organization or person ``ref`` names, when the policy lets it be a recipient in ``community``
+        (``check_recipients``). One unknown and one outside the community get the same answer, which repeats
+        ``ref`` as given: which exist, and their names, are nobody's business."""
+        noun = "a member of" if what == "organization" else "of a member organization of"
+        message = f"recipient {ref.strip()!r} is not {noun} community {community!r}"
         try:
             found: Organization | User = get(ref.strip())
         except NotFound:
-            # The answer check_recipients gives for one outside the community: which exist is nobody's business.
-            noun = "a member of" if what == "organization" else "of a member organization of"
-            raise InvalidRecipients(f"recipient {ref.strip()!r} is not {noun} community {community!r}") from None
+            raise InvalidRecipients(message) from None
+        one = Recipients((found,), ()) if isinstance(found, Organization) else Recipients((), (found,))
+        decision = check_recipients(one, community=community, members=members)
+        if not decision.allowed:
+            raise InvalidRecipients(message, hint=decision.remedy)
         return found
 
     def document(self, actor: Actor, collection_ref: str, data: bytes | str, *, tolerant: bool | None = None,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import orjson
 
 from ..identity import Actor
+from ..policy import is_anonymous, may_learn_contributor
 from ..stix import Tlp
 from ..store import Query, StoredVersion, VersionFilter
 from ..store._cursor import encode_cursor
@@ -43,10 +44,13 @@ class FeedFilter:
         """Whether rows are filtered after they are read (TLP, contributor, label): the store's query does not."""
         return bool(self.levels or self.contributors or self.labels)
 
-    def admits(self, item: StoredVersion) -> bool:
+    def admits(self, item: StoredVersion, actor: Actor) -> bool:
+        """Whether ``item`` passes the filters, for ``actor``: the contributor filter matches only versions whose
+        contributor ``actor`` may learn (never another organization's anonymous sighting)."""
         if self.levels and Tlp.of_rank(item.level) not in self.levels:
             return False
-        if self.contributors and item.contributor not in self.contributors:
+        if self.contributors and (item.contributor not in self.contributors or not may_learn_contributor(
+                actor, contributor=item.contributor, anonymous=is_anonymous(item)).allowed):
             return False
         if self.labels:
             labels = orjson.loads(item.canonical).get("labels")
@@ -97,7 +101,7 @@ class Overview:
             if newest is None:
                 newest = item.date_added
             scanned += 1
-            if item.id in shown or not wanted.admits(item):
+            if item.id in shown or not wanted.admits(item, actor):
                 continue
             shown.add(item.id)
             items.append(item)

@@ -116,6 +116,10 @@ def _pattern(observable: Observable) -> str:
     return format_pattern(Observation(comparison))
 
 
+MAX_PROBLEMS = 20
+"""Lines that are not values named at most (the reading stops after them: nothing is shared anyway)."""
+
+
 def read_values(text: str, *, limit: int = MAX_VALUES) -> Values:
     """The values of ``text``, one a line (blank lines skipped; a value met twice kept once), and a problem for
     each line that is not one, naming the line."""
@@ -128,6 +132,9 @@ def read_values(text: str, *, limit: int = MAX_VALUES) -> Values:
         observable = detect(_refang(written))
         shown = written if len(written) <= 80 else written[:79] + "…"
         if observable is None:
+            if len(problems) == MAX_PROBLEMS:
+                problems.append(f"line {number} and maybe others: more lines are not values; correct these first")
+                break
             problems.append(f"line {number}: {shown!r} is not {_KINDS_TOLD}")
             continue
         pattern = _pattern(observable)

@@ -25,6 +25,7 @@ from ..config import SETTINGS, Settings
 from ..identity import Actor
 from ..policy import may_operate, require
 from ..store import redact_url
+from ..streams._nats import redact_bus_url
 
 HIDDEN = frozenset({"session_secret", "tls_key"})
 """Settings whose value is never shown, only whether one is set."""
@@ -67,6 +68,8 @@ def _shown(name: str, value: Any, settings: Settings) -> str:
         return "set (hidden)"
     if name == "database_url":
         return redact_url(settings.database) + ("" if value else " (the embedded default)")
+    if name == "bus_url":
+        return redact_bus_url(str(value))
     if name in URLS:
         return redact_url(str(value))
     if isinstance(value, bool):

@@ -26,6 +26,7 @@ class MemoryDirectory:
         self._collections: dict[str, Collection] = {}
         self._users: dict[str, User] = {}
         self._keys: dict[str, ApiKeyRecord] = {}
+        self._ended: dict[str, int] = {}  # ended session token -> until
 
     # organizations ------------------------------------------------------------------------------------
 
@@ -188,3 +189,20 @@ class MemoryDirectory:
                 key = dataclasses.replace(key, revoked=at)
                 self._keys[key_id] = key
             return key
+
+    # ended dashboard sessions ---------------------------------------------------------------------------
+
+    def end_session(self, token: str, until: int) -> None:
+        with self._lock:
+            self._ended[token] = max(until, self._ended.get(token, until))
+
+    def session_ended(self, token: str) -> bool:
+        with self._lock:
+            return token in self._ended
+
+    def forget_ended_sessions(self, now: int) -> int:
+        with self._lock:
+            gone = [token for token, until in self._ended.items() if until < now]
+            for token in gone:
+                del self._ended[token]
+            return len(gone)

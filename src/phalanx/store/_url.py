@@ -7,12 +7,13 @@ __all__ = ["redact_url"]
 import re
 
 _AUTHORITY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)")
-_PASSWORD_PARAM = re.compile(r"(?i)((?:^|[?&;\s])password\s*=\s*)('[^']*'|[^&;#\s]*)")
+_PASSWORD_PARAM = re.compile(r"(?i)((?:^|[?&;\s])(?:ssl)?password\s*=\s*)('[^']*'|[^&;#\s]*)")
 
 
 def redact_url(url: str) -> str:
     """``url`` with its password replaced by ``***``: the one in the userinfo (``user:PASSWORD@host``) and any
-    ``password=`` parameter (``?password=...`` in a URL, ``password=...`` in a key=value conninfo).
+    ``password=`` or ``sslpassword=`` parameter (``?password=...`` in a URL, ``password=...`` in a key=value
+    conninfo).
 
     Everything else is kept as written, so ``sqlite:`` and ``memory:`` URLs come back unchanged."""
 

@@ -20,7 +20,7 @@ the store. So ``publish`` never waits for the server, and nats-py reconnects for
 
 from __future__ import annotations
 
-__all__ = ["NatsBus"]
+__all__ = ["NatsBus", "redact_bus_url"]
 
 import asyncio
 import contextlib
@@ -71,6 +71,11 @@ def _redact(url: str) -> str:
         return url
     user, colon, _ = credentials.partition(":")
     return f"{scheme}://{user}:***@{host}" if colon else f"{scheme}://***@{host}"
+
+
+def redact_bus_url(url: str) -> str:
+    """A bus URL fit to show: each server of a cluster URL without its secret (``_redact``)."""
+    return ",".join(_redact(part.strip()) for part in url.split(","))
 
 
 def _servers(url: str) -> list[str]:

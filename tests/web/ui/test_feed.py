@@ -106,6 +106,32 @@ def test_the_live_stream_announces_new_objects(browser: Any, community: Communit
     assert done.wait(10), seen
 
 
+def test_the_live_stream_of_a_session_signed_out_elsewhere_stops(browser: Any) -> None:
+    """The stream re-checks its session every second: a copy of the cookie, signed out, is closed too."""
+    bob = browser("bob")
+    copy = browser()
+    copy.client.cookies.set("phalanx_session", bob.client.cookies.get("phalanx_session"))
+    seen: list[str] = []
+    opened, closed = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        with copy.client.stream("GET", "/feed/events") as response:
+            assert response.status_code == 200
+            opened.set()
+            for line in response.iter_lines():
+                seen.append(line)
+                if line.startswith("data:") and "event: closed" in seen:
+                    closed.set()
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert opened.wait(10)
+    assert bob.post("/signout").status_code == 303
+    assert closed.wait(10), seen
+    assert any("your session has ended" in line for line in seen), seen
+
+
 def test_older_pages_continue_where_the_first_stopped(browser: Any, community: Community) -> None:
     share(community, community.acme.id, *(indicator(n) for n in range(1, 8)))
     alice = browser("alice")

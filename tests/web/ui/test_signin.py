@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
+import orjson
 import pytest
 
 from phalanx.identity import Role
@@ -148,3 +151,47 @@ def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(browser: An
     assert fresh.sign_in("bob", "a brand new passphrase here").status_code == 303
     assert fresh.get("/feed").status_code == 200
 
+
+
+def _nonce(cookie: str) -> str:
+    body = cookie.split(".")[0]
+    return str(orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["n"])
+
+
+def test_signing_out_ends_that_session_on_the_server_and_no_other(browser: Any, community: Community) -> None:
+    alice, elsewhere = browser("alice"), browser("alice")
+    copied = alice.client.cookies.get(COOKIE)
+    assert alice.post("/signout").status_code == 303
+    replay = browser()
+    replay.client.cookies.set(COOKIE, copied)
+    assert replay.get("/feed", follow_redirects=False).status_code == 303
+    assert elsewhere.get("/feed").status_code == 200  # her session in another browser goes on
+    assert elsewhere.post("/signout").status_code == 303  # which removes the records of expired sessions only
+    assert replay.get("/feed", follow_redirects=False).status_code == 303
+    directory = community.node.backend.directory  # what is kept is a hash of the nonce, not the cookie
+    assert directory.session_ended(hashlib.sha256(_nonce(copied).encode()).hexdigest())
+    assert not directory.session_ended(copied) and not directory.session_ended(_nonce(copied))
+
+
+def test_signing_out_of_a_key_session_ends_it_though_the_key_stays_good(browser: Any, community: Community) -> None:
+    key, record = community.node.admin.create_key(community.globex.id, None, label="browser")
+    bob = browser()
+    bob.get("/signin")
+    assert bob.post("/signin", {"key": key}).status_code == 303
+    assert bob.get("/feed").status_code == 200  # the new session's CSRF token
+    copied = bob.client.cookies.get(COOKIE)
+    assert bob.post("/signout").status_code == 303
+    replay = browser()
+    replay.client.cookies.set(COOKIE, copied)
+    assert replay.get("/feed", follow_redirects=False).status_code == 303
+    assert community.node.admin.authenticate(key).key_id == record.key_id
+
+
+def test_signing_in_again_ends_the_session_it_replaces(browser: Any) -> None:
+    alice = browser("alice")
+    copied = alice.client.cookies.get(COOKIE)
+    assert alice.post("/signin", {"username": "bob", "password": PASSWORD, "next": "/feed"}).status_code == 303
+    assert "Globex SOC" in alice.get("/feed").text
+    replay = browser()
+    replay.client.cookies.set(COOKIE, copied)
+    assert replay.get("/feed", follow_redirects=False).status_code == 303

@@ -268,3 +268,16 @@ class SqlDirectory:
             return _key(rows[0])
 
         return self._engine.write(work)
+
+    # ended dashboard sessions (migrations/*/0009_sessions.sql) ------------------------------------------
+
+    def end_session(self, token: str, until: int) -> None:
+        self._engine.write(lambda tx: tx.run(
+            "INSERT INTO ended_sessions (token, until) VALUES (?, ?) ON CONFLICT (token) DO UPDATE "
+            "SET until = excluded.until WHERE ended_sessions.until < excluded.until", [token, until]))
+
+    def session_ended(self, token: str) -> bool:
+        return bool(self._engine.read(lambda tx: tx.rows("SELECT 1 FROM ended_sessions WHERE token = ?", [token])))
+
+    def forget_ended_sessions(self, now: int) -> int:
+        return self._engine.write(lambda tx: tx.run("DELETE FROM ended_sessions WHERE until < ?", [now]))

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from ..._http import check_params, status_of
 from ...errors import AuthenticationError, Error, InvalidParameter
 from ...identity import Actor, ApiKeyRecord, Role
+from ...policy import may_set_password
 from ...service._settings import shown_settings
 from ...stix import format_micros, now_micros
 from ._site import Site, Visit, field
@@ -158,6 +159,8 @@ def admin_routes(site: Site) -> list[Route]:
             "communities": community_rows,
             "users": [{"id": u.id, "username": u.username, "organization": org_names.get(u.org_id, u.org_id),
                        "role": u.role.value, "has_password": u.password_hash is not None,
+                       "may_set_password": may_set_password(actor, user_id=u.id, org_id=u.org_id,
+                                                            role=u.role).allowed,
                        "created": format_micros(u.created)} for u in users],
             "keys": [_key_row(k, org_names, usernames, now) for k in keys],
             "roles": [r.value for r in admin.assignable_roles(actor)],

@@ -76,7 +76,7 @@ def feed_routes(site: Site) -> list[Route]:
     def build(request: Request, visit: Visit) -> dict[str, Any]:
         actor = visit.signed_in
         check_page_params(request, FEED_PARAMS, repeatable=("type", "tlp", "community", "organization", "label"))
-        organizations = {o.id: o.name for o in node.admin.organizations()}
+        organizations = {o.id: o.name for o in node.admin.organizations(by=actor)}
         wanted = feed_filter(request, organizations)
         limit = _int(request, "limit", low=1, high=200) or 50
         after = _int(request, "after", low=0, high=2**63 - 1)
@@ -109,7 +109,7 @@ def feed_routes(site: Site) -> list[Route]:
 
         def still(current: Visit = visit) -> Actor:
             return node.admin.session_actor(user_id=current.session.user_id, key_id=current.session.key_id,
-                                            stamp=current.session.stamp)
+                                            stamp=current.session.stamp, token=current.session.token)
 
         return StreamingResponse(session_messages(node, subscriber, still), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -9,12 +9,17 @@ CommonMark (markdown-it-py) with raw HTML disabled, so every tag written in the 
 to ``http``, ``https`` and ``mailto`` (anything else, ``javascript:`` included, stays text), each with ``rel="noopener
 noreferrer nofollow"``; and no images: a remote image would tell its server who reads the report, and when, so an
 image is shown as a link to it (or, when its address is not allowed, as its description alone).
+
+At most ``MAX_MARKDOWN`` characters are rendered (markdown-it's time grows with the text, and hostile text makes
+it slow: some 15 us a character); a longer text is cut there and says so (the raw STIX holds all of it). Renders
+are kept (``_CACHE``), so a report read many times is rendered once.
 """
 
 from __future__ import annotations
 
-__all__ = ["render_markdown"]
+__all__ = ["MAX_MARKDOWN", "render_markdown"]
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -60,10 +65,21 @@ def _parser() -> MarkdownIt:
 
 
 _MD = _parser()
+MAX_MARKDOWN = 10_000
+"""Characters of Markdown rendered at most, per text."""
 
 
 def render_markdown(text: str | None) -> Markup:
     """``text`` (Markdown) as HTML that runs nothing: see the module doc."""
     if not text:
         return Markup("")
-    return Markup(_MD.render(text))  # safe: raw HTML is off, and links and images are limited above
+    return _rendered(text[:MAX_MARKDOWN], len(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered(text: str, length: int) -> Markup:
+    html = _MD.render(text)  # safe: raw HTML is off, and links and images are limited above
+    if length > len(text):
+        html += (f'<p class="muted">The text goes on: it is {length:,} characters long, and the first '
+                 f"{len(text):,} are shown. The raw STIX below holds all of it.</p>\n")
+    return Markup(html)

@@ -205,6 +205,10 @@ def publish_routes(site: Site) -> list[Route]:
 
     def submit(actor: Actor, posted: Posted, action: str) -> tuple[dict[str, Any], int] | str:
         """The page to show again (and its status), or the id of the object shared."""
+        offered = choices(actor)
+        if offered["why_not"] is not None:  # refused before what was posted is read
+            why = offered["why_not"]
+            return view(actor, posted, problem=f"{why['description']}. {why.get('hint') or ''}".strip()), 403
         level = posted.level(node.settings.default_tlp)
         draft = draft_of(posted, previewing=action == "preview")
         recipients = {"organizations": posted.lines("recipients"), "people": posted.lines("people")}

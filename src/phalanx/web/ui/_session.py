@@ -5,6 +5,10 @@ and when it was issued. The cookie is ``base64url(JSON) "." base64url(HMAC-SHA25
 is secret, and a change to any byte of it makes it worthless. Each request re-reads the user or key from the
 directory (``Admin.session_actor``), so a revoked key or a removed user ends its sessions at once.
 
+Signing out ends the session on the server too: the node's directory records it (``Admin.end_session``, by
+``Session.token``, a SHA-256 of the nonce) until it would have expired anyway, and ``session_actor`` refuses it,
+so a copy of the cookie taken before is worthless, in every process of the node.
+
 Every visitor gets a session, signed in or not, so that the sign-in form has a CSRF token too. The CSRF token of
 a session is ``HMAC(secret, "csrf:" + nonce)``: forms carry it in a hidden field, and a POST whose field does not
 match its session's is refused. Signing in and out starts a new nonce (no session fixation).
@@ -18,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import time
@@ -52,6 +57,11 @@ class Session:
 
     def signed_out(self) -> Session:
         return Session.fresh()
+
+    @property
+    def token(self) -> str:
+        """What the directory knows an ended session by: a hash of its nonce (never the cookie)."""
+        return hashlib.sha256(self.nonce.encode("utf-8")).hexdigest()
 
 
 def _b64(data: bytes) -> str:
@@ -99,6 +109,10 @@ class SessionCodec:
         if not (session.issued - 60 <= current <= session.issued + self.lifetime):
             return None
         return session
+
+    def expires(self, session: Session) -> int:
+        """When ``decode`` stops accepting the session (seconds since the epoch)."""
+        return session.issued + math.ceil(self.lifetime)
 
     def csrf_token(self, session: Session) -> str:
         return _b64(self._mac(b"csrf:", session.nonce.encode("utf-8")))

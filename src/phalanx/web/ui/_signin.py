@@ -5,7 +5,8 @@
     POST /signout               end the session
 
 A wrong user name, a wrong password and an unknown key get the same answer. Signing in starts a new session
-nonce (and so a new CSRF token); ``next`` may only name a path on this site.
+nonce (and so a new CSRF token); ``next`` may only name a path on this site. Signing out (and signing in again
+over a signed-in session) ends the session on the server (``Site.end``): a copy of its cookie no longer works.
 """
 
 from __future__ import annotations
@@ -48,15 +49,18 @@ def signin_routes(site: Site, *, demo_hint: str = "") -> list[Route]:
                 session = Session.fresh(key_id=actor.key_id)
             else:
                 actor = await run_in_threadpool(node.admin.sign_in, username, password)
+                require(may_use_dashboard(actor))
                 assert actor.user_id is not None
                 stamp = await run_in_threadpool(node.admin.password_stamp, actor.user_id)
                 session = Session.fresh(user_id=actor.user_id, stamp=stamp)
         except AuthenticationError as exc:
             return site.render(request, visit, "signin.html", view(next_path, exc.message), active="signin",
                                status=401)
+        await site.end(visit.session)
         return site.redirect(request, visit, next_path, session=session)
 
     async def sign_out(request: Request, visit: Visit, data: FormData) -> Response:
+        await site.end(visit.session)
         return site.redirect(request, visit, "/signin", session=visit.session.signed_out())
 
     return [Route("/signin", site.page(form), methods=["GET"]),

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from ..._http import read_body, status_of
 from ...errors import AuthenticationError, Error, InvalidParameter, NotFound, PermissionDenied
 from ...identity import Actor, Role
+from ...policy import may_use_dashboard
 from ...service import Node
 from ._render import Renderer, secure
 from ._session import COOKIE, Session, SessionCodec, load_secret
@@ -81,13 +82,22 @@ class Site:
             started = session
             try:
                 actor = await run_in_threadpool(lambda: self.node.admin.session_actor(
-                    user_id=started.user_id, key_id=started.key_id, stamp=started.stamp))
+                    user_id=started.user_id, key_id=started.key_id, stamp=started.stamp, token=started.token))
+                if not may_use_dashboard(actor).allowed:  # a person made a peer since
+                    raise AuthenticationError("this account may not use the dashboard")
             except AuthenticationError:
                 session, fresh = session.signed_out(), True
             else:
                 who, organization = await run_in_threadpool(self._names, session, actor)
         cookie = self.codec.encode(session) if fresh else None
         return Visit(session, actor, self.codec.csrf_token(session), who, organization, cookie)
+
+    async def end(self, session: Session) -> None:
+        """End a signed-in session on the server (signing out): a copy of its cookie is refused from now on, by
+        every process of the node (``Admin.end_session``)."""
+        if session.signed_in:
+            until = self.codec.expires(session) * 1_000_000
+            await run_in_threadpool(self.node.admin.end_session, session.token, until)
 
     def _names(self, session: Session, actor: Actor) -> tuple[str, str]:
         admin = self.node.admin
