@@ -168,3 +168,43 @@ def test_a_large_batch_is_indexed_in_one_put(backend: Backend) -> None:
 def test_bad_queries_are_refused(backend: Backend, query: TextQuery) -> None:
     with pytest.raises(InvalidQuery):
         backend.store.search(query, {"c": EVERYTHING})
+
+
+def test_the_search_horizon_counts_the_index_whoever_sees_it(backend: Backend) -> None:
+    """``search_horizon``: the ``rows``-th newest version carrying the terms (none_of and the time bounds applied),
+    whatever the visibility, the contributor, or whether it is the latest version; bounding a search by it keeps
+    the search within those versions, the visibility still applied in the query."""
+    s = backend.store
+    s.put_many("c", [termed("indicator", 1, 10, "w")], contributor=A)
+    s.put_many("c", [termed("indicator", 2, 10, "w", "anon")], contributor=B)
+    s.put_many("hidden", [termed("indicator", 3, 10, "w")], contributor=C)
+    s.put_many("c", [termed("indicator", 1, 20, "w")], contributor=A)  # supersedes version 10 in "c"
+    s.put_many("c", [termed("indicator", 4, 10, "other")], contributor=A)
+    stored = [m.stored for m in s.search(TextQuery(("w",)), {"c": EVERYTHING, "hidden": EVERYTHING})]
+    assert len(stored) == 3  # 1 (version 20), 3, 2; version 10 of 1 is in the index, not found
+    newest, three, two = stored
+    assert s.search_horizon(TextQuery(("w",)), 1) == newest
+    assert s.search_horizon(TextQuery(("w",)), 2) == three
+    assert s.search_horizon(TextQuery(("w",), contributors=(A,), limit=1), 3) == two
+    oldest = s.search_horizon(TextQuery(("w",)), 4)
+    assert oldest is not None and oldest < two  # the superseded version counts: the index holds it
+    assert s.search_horizon(TextQuery(("w",)), 5) is None
+    assert s.search_horizon(TextQuery(("w",), none_of=("anon",)), 3) == oldest
+    assert s.search_horizon(TextQuery(("w",), none_of=("anon",)), 4) is None
+    assert s.search_horizon(TextQuery(("w",), before=three), 1) == two
+    assert s.search_horizon(TextQuery(("w",), after=two), 2) == three
+    assert s.search_horizon(TextQuery(("w",), after=two, before=newest), 2) is None
+    assert s.search_horizon(TextQuery(("w", "anon")), 1) == two
+    assert s.search_horizon(TextQuery(("w", "absent")), 1) is None
+    assert s.search_horizon(TextQuery(("absent",)), 1) is None
+    # a reader of "c" alone: within the newest two matches (one of them hidden from it), only the newest is found
+    bounded = TextQuery(("w",), after=three - 1)
+    assert [m.stored for m in s.search(bounded, {"c": EVERYTHING})] == [newest]
+    assert [m.stored for m in s.search(TextQuery(("w",), before=three), {"c": EVERYTHING})] == [two]
+
+
+@pytest.mark.parametrize(("query", "rows"), [(TextQuery(("x",)), 0), (TextQuery(("x",)), 2**63),
+                                             (TextQuery(()), 1), (TextQuery(("x",), before=-(2**64)), 1)])
+def test_bad_horizons_are_refused(backend: Backend, query: TextQuery, rows: int) -> None:
+    with pytest.raises(InvalidQuery):
+        backend.store.search_horizon(query, rows)

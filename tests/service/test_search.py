@@ -141,3 +141,39 @@ def test_reindex_gives_terms_to_versions_stored_without(world: World) -> None:
 def test_bad_searches_are_refused(world: World, wanted: Wanted, limit: int) -> None:
     with pytest.raises(InvalidParameter):
         world.node.search.search(Actor(world.acme.id, Role.READER), wanted, limit=limit)
+
+
+def test_a_search_reads_a_bounded_number_of_matches_and_continues_further_back(world: World) -> None:
+    """``scan`` matches are examined whoever may read them (RED ones for ACME alone here): what the reader sees
+    among them is found, the others neither shown nor counted, and ``next`` searches further back."""
+    search = world.node.search
+    search.scan = 2
+    world.share(world.globex, indicator(1, "needle one"))
+    for n in range(2, 6):
+        world.share(world.acme, indicator(n, f"needle hidden {n}", object_marking_refs=[Tlp.RED.value]))
+    world.share(world.globex, indicator(6, "needle six"))
+    reader = Actor(world.globex.id, Role.READER)
+    names: list[list[str]] = []
+    bounds: list[bool] = []
+    before: int | None = None
+    while True:
+        found = search.search(reader, Wanted(text="needle"), before=before)
+        names.append([orjson.loads(i.canonical)["name"] for i in found.items])
+        bounds.append(found.bounded)
+        assert found.scan == 2 and found.more == (found.next is not None)
+        if found.next is None:
+            break
+        before = found.next
+    # matches 6 and 5, then 4 and 3, then 2 and 1: nothing older, so no bound stopped the last reading
+    assert names == [["needle six"], [], ["needle one"]]
+    assert bounds == [True, True, False]
+    owner = Actor(world.acme.id, Role.READER)
+    assert [orjson.loads(i.canonical)["name"] for i in search.search(owner, Wanted(text="needle")).items] == [
+        "needle six", "needle hidden 5"]
+    # the limit reached within the bound: an ordinary next page, not the bound
+    page = search.search(owner, Wanted(text="needle"), limit=1)
+    assert not page.bounded and page.more and [i.id for i in page.items] == [indicator(6, "")["id"]]
+    search.scan = 100
+    unbounded = search.search(reader, Wanted(text="needle"))
+    assert [i.id for i in unbounded.items] == [indicator(n, "")["id"] for n in (6, 1)]
+    assert not unbounded.bounded and unbounded.next is None

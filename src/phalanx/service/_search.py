@@ -22,6 +22,13 @@ Two answers, both made only of what the actor may read:
   actor's visibility, collection by collection, is part of that query, so the limit counts only what the actor
   sees; the versions found are then read through ``Reader.page`` (granular markings applied), as every read is.
 
+The reading is bounded whatever the actor may see: a search examines only the newest ``scan`` versions the index
+holds for its terms and time range (``Store.search_horizon``, as the feed reads each collection within
+``Reader.horizon``; the contributor filter, not a term of the index, narrows what is found among them), so a
+member who may see few of a million matches gets its answer at once, with ``Found.next`` to search further back
+(``Found.bounded``). That position tells roughly how many versions matched in all, the actor's or not (one
+continuation per ``scan`` of them): their number, never what they are.
+
 A search by contributor leaves out the anonymous sightings of organizations other than the actor's: the filter
 would otherwise tell who made them (``phalanx.policy.may_learn_contributor``).
 """
@@ -32,7 +39,7 @@ __all__ = ["Found", "Search", "Wanted"]
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -47,6 +54,8 @@ from ._correlation import Correlation, ValueCorrelation
 from ._reindex import each_version
 
 MAX_LIMIT = 200
+SCAN = 5000
+"""The text-index matches one search examines at most (``Search.scan``): ~1.2 us each on SQLite."""
 _DEFANGED = (("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", "."), ("[:]", ":"), ("[@]", "@"), ("[at]", "@"))
 _HXXP = re.compile(r"^hxxp(s?)://", re.IGNORECASE)
 
@@ -77,8 +86,14 @@ class Found:
     terms: tuple[str, ...]
     """The words searched for."""
     more: bool
+    """Whether there is a next page to read (``next``): more ``items``, or matches beyond the bound."""
     next: int | None
     """Where the next page of ``items`` starts (``before``); None when there is none."""
+    bounded: bool = False
+    """Whether the bound stopped the reading (fewer than the limit found among the newest ``scan`` matches, which
+    are not all): ``next`` then searches further back."""
+    scan: int = SCAN
+    """The matches, the actor's or not, that one search examines at most."""
 
 
 def refang(text: str) -> str:
@@ -90,13 +105,16 @@ def refang(text: str) -> str:
 
 
 class Search:
-    def __init__(self, store: Store, correlation: Correlation) -> None:
+    def __init__(self, store: Store, correlation: Correlation, *, scan: int = SCAN) -> None:
         self._store = store
         self._correlation = correlation
+        self.scan = scan
+        """The text-index matches one search examines at most (the bound, ``Found.bounded``)."""
 
     def search(self, actor: Actor, wanted: Wanted, *, limit: int = 50, before: int | None = None) -> Found:
         """The objects ``actor`` may read that ``wanted`` asks for: ``limit`` at most, newest first, those added
-        before ``before`` (a ``Found.next``) when given."""
+        before ``before`` (a ``Found.next``) when given, among the newest ``scan`` versions carrying the words and
+        the index's filters (whoever may read them)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidParameter(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         if wanted.since is not None and wanted.until is not None and wanted.since >= wanted.until:
@@ -112,11 +130,19 @@ class Search:
         shown = {v.id for v in carrying}
         terms = query_terms(refang(wanted.text))
         query = self._query(actor, wanted, terms, limit=limit + 1 + len(shown), before=before)
+        # The bound: the index's newest ``scan`` matches, the actor's or not, are examined; ``beyond``, the next
+        # one (None: there is none, every match is examined), bounds the store's query below, the visibility
+        # still part of it, and is where searching further back starts (``before`` is exclusive).
+        beyond = self._store.search_horizon(query, self.scan + 1)
+        if beyond is not None:
+            query = replace(query, after=beyond)  # above ``after`` already: the horizon keeps to the query's bounds
         remaining = [m for m in self._store.search(query, readable, types=served) if m.id not in shown]
         listed, more = remaining[:limit], len(remaining) > limit
+        bounded = not more and beyond is not None
         seen = self._correlation.visible(actor, list(dict.fromkeys(m.id for m in listed)), readable)
         items = [seen[i].version for i in dict.fromkeys(m.id for m in listed) if i in seen]
-        return Found(value, carrying, items, terms, more, listed[-1].stored if more else None)
+        following = listed[-1].stored if more else beyond + 1 if beyond is not None else None
+        return Found(value, carrying, items, terms, following is not None, following, bounded, self.scan)
 
     def _value(self, actor: Actor, text: str) -> ValueCorrelation | None:
         meant = refang(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["MemoryStore"]
 
 import bisect
+import heapq
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -403,17 +404,10 @@ class MemoryStore:
         query = check_text_query(query)
         with self._lock:
             self._check_open()
-            postings = sorted((self._termed.get(t, set()) for t in query.all_of), key=len)
-            found = set(postings[0]).intersection(*postings[1:])
-            for term in query.none_of:
-                found -= self._termed.get(term, set())
             matches: list[TextMatch] = []
-            for oid, ver in found:
+            for oid, ver in self._text_matching(query):
                 stored = self._versions[(oid, ver)]
                 if query.contributors and stored.contributor not in query.contributors:
-                    continue
-                if (query.after is not None and stored.seq <= query.after) or (
-                        query.before is not None and stored.seq >= query.before):
                     continue
                 if any(self._member_by_id.get(collection, {}).get(oid, [None])[-1] == ver
                        and (not (types or {}).get(collection) or stored.row.type in (types or {})[collection])
@@ -422,6 +416,27 @@ class MemoryStore:
                     matches.append(TextMatch(oid, ver, stored.row.type, stored.contributor, stored.seq))
             matches.sort(key=lambda m: -m.stored)
             return matches[: query.limit]
+
+    def search_horizon(self, query: TextQuery, rows: int) -> int | None:
+        query = check_text_query(query)
+        check_limit(rows)
+        with self._lock:
+            self._check_open()
+            newest = heapq.nlargest(rows, (self._versions[key].seq for key in self._text_matching(query)))
+            return newest[-1] if len(newest) >= rows else None
+
+    def _text_matching(self, query: TextQuery) -> set[tuple[str, int]]:
+        """The versions carrying every term of ``all_of`` and none of ``none_of``, stored between ``after`` and
+        ``before``: what the SQL backends' text index hands over, whoever may see them."""
+        postings = sorted((self._termed.get(t, set()) for t in query.all_of), key=len)
+        found = set(postings[0]).intersection(*postings[1:])
+        for term in query.none_of:
+            found -= self._termed.get(term, set())
+        if query.after is not None or query.before is not None:
+            low = -(1 << 63) if query.after is None else query.after
+            high = 1 << 63 if query.before is None else query.before
+            found = {key for key in found if low < self._versions[key].seq < high}
+        return found
 
     def set_terms(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
         with self._lock:

@@ -482,6 +482,15 @@ class Store(Protocol):
         answer counts or hints at a version outside what it admits."""
         ...
 
+    def search_horizon(self, query: TextQuery, rows: int) -> int | None:
+        """The ``TextMatch.stored`` of the ``rows``-th newest version carrying every term of ``query.all_of`` and
+        none of ``query.none_of``, stored between ``query.after`` and ``query.before`` (None when fewer do),
+        whoever may see it and whoever contributed it (``contributors`` and ``limit`` are not read): an ``after``
+        bound that keeps a ``search`` within the newest ``rows`` versions the index holds for those terms, however
+        few of them a reader sees (``Store.horizon`` does the same for a collection). It reads the index alone,
+        and tells roughly how many versions carry the terms, nothing about what they are."""
+        ...
+
     def set_terms(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
         """Replace the search terms of stored versions, given as (id, version, terms), in one transaction (a
         reindex); versions not stored are skipped. Returns how many versions were found."""

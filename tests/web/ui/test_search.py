@@ -165,6 +165,33 @@ def test_older_results_continue_the_listing(browser: Any, community: Community) 
     assert 'rel="next"' in carol.get("/search?q=paged&limit=2").text
 
 
+def test_the_page_says_when_the_bound_stopped_the_search(browser: Any, community: Community) -> None:
+    """A search reads ``scan`` matches at most, whoever may read them: the page says so and searches further back
+    from where it stopped."""
+    community.node.search.scan = 3
+    share(community, community.initech.id, ip(1, "192.0.2.1", name="deep public"))
+    share(community, community.acme.id, *(ip(n, f"198.51.100.{n}", name=f"deep secret {n}", tlp=Tlp.RED)
+                                          for n in range(2, 6)), recipients=(community.globex.id,))
+    share(community, community.initech.id, ip(6, "192.0.2.6", name="deep recent"))
+    carol = browser("carol")
+    first = search(carol, "q=deep")
+    assert names(first["rows"]) == ["deep recent"] and first["bounded"] is True and first["scan"] == 3
+    assert first["more"] is True and "before=" in first["next"]
+    html = carol.get("/search?q=deep").text
+    assert 'id="bounded"' in html and "reading 3 matches" in html and "Search further back" in html
+    assert "Older results" not in html and "secret" not in html
+    second = carol.view(first["next"])
+    assert names(second["rows"]) == ["deep public"] and second["bounded"] is False and second["next"] is None
+    assert 'id="bounded"' not in carol.get(first["next"]).text
+    community.node.search.scan = 5
+    empty = search(carol, "q=secret")
+    assert empty["rows"] == [] and empty["bounded"] is False and empty["next"] is None  # 4 matches: all read
+    community.node.search.scan = 3
+    empty = search(carol, "q=secret")
+    assert empty["rows"] == [] and empty["bounded"] is True
+    assert "Nothing you may read is among the matches read" in carol.get("/search?q=secret").text
+
+
 # the audience -------------------------------------------------------------------------------------------------
 
 

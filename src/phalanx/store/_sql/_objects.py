@@ -465,6 +465,9 @@ class SqlStore:
                types: Mapping[str, tuple[str, ...]] | None = None) -> list[TextMatch]:
         return self._engine.read(lambda tx: self._text.search(tx, query, readable, types))
 
+    def search_horizon(self, query: TextQuery, rows: int) -> int | None:
+        return self._engine.read(lambda tx: self._text.horizon(tx, query, rows))
+
     def set_terms(self, keyed: Sequence[tuple[str, int, tuple[str, ...]]]) -> int:
         return self._engine.write(lambda tx: self._text.replace(tx, keyed))
 

@@ -19,6 +19,10 @@ tokenize alike.
 The query keeps a version only when one of its memberships in the reader's collections is the latest version
 there and passes that collection's visibility: the conditions a page of objects compiles
 (``_objects._visible``), inside the query, so the limit counts only what the reader sees.
+
+``horizon`` (``Store.search_horizon``) reads the same matches from the index alone (no version, no membership)
+and returns the ``rows``-th: the service bounds the query by it (an ``after``), so a search examines a fixed
+number of matches however few of them the reader sees.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, TypeVar
 
+from .._cursor import check_limit
 from .._plan import VersionInsert
 from .._protocol import TextMatch, TextQuery, Visibility, is_int64
 from .._search import check_text_query
@@ -142,6 +147,22 @@ class TextIndex:
         sql = statement.format(contributors=" AND ".join(contributors) or "1 = 1", visible=visible)
         return [TextMatch(str(i), int(ver), str(t), str(by), int(seq)) for i, ver, t, by, seq in tx.rows(sql, params)]
 
+    def horizon(self, tx: Tx, query: TextQuery, rows: int) -> int | None:
+        """``Store.search_horizon``: the ``rows``-th of the index's matches, newest first (the index alone)."""
+        query = check_text_query(query)
+        check_limit(rows)
+        params: list[object] = []
+        matching = self._matching(tx, query, params)
+        if matching is None:
+            return None
+        found = tx.rows(f"{matching} LIMIT 1 OFFSET ?", [*params, rows - 1])
+        return int(found[0][0]) if found else None
+
+    def _matching(self, tx: Tx, query: TextQuery, params: list[object]) -> str | None:
+        """A SELECT of the seqs of the versions carrying the terms within the bounds, newest first, whoever sees
+        them (its parameters added to ``params``); None: nothing can match."""
+        raise NotImplementedError
+
     def _statement(self, tx: Tx, query: TextQuery, params: list[object]) -> tuple[str, list[str]] | None:
         """The SELECT (``{contributors}`` and ``{visible}`` left to fill, each with its parameters after those
         this adds to ``params``), and a list to put the contributor conditions into; None: nothing can match."""
@@ -169,13 +190,23 @@ class FtsIndex(TextIndex):
             cond, params = tx.any_of("rowid", list(seqs[start : start + _CHUNK]))
             tx.run(f"DELETE FROM search_terms WHERE {cond}", params)
 
-    def _statement(self, tx: Tx, query: TextQuery, params: list[object]) -> tuple[str, list[str]] | None:
+    @staticmethod
+    def _expression(query: TextQuery) -> str:
         # Tokens are hex digits: never an FTS5 keyword (those are upper case), never syntax.
         expression = "(" + " AND ".join(_tokens(query.all_of)) + ")"
         if query.none_of:
             expression += " NOT (" + " OR ".join(_tokens(query.none_of)) + ")"
+        return expression
+
+    def _matching(self, tx: Tx, query: TextQuery, params: list[object]) -> str | None:
+        where = ["s.search_terms MATCH ?"]
+        params.append(self._expression(query))
+        _bounds("s.rowid", query, where, params)
+        return f"SELECT s.rowid FROM search_terms s WHERE {' AND '.join(where)} ORDER BY s.rowid DESC"
+
+    def _statement(self, tx: Tx, query: TextQuery, params: list[object]) -> tuple[str, list[str]] | None:
         where = ["s.search_terms MATCH ?", "v.seq = s.rowid"]
-        params.append(expression)
+        params.append(self._expression(query))
         _bounds("s.rowid", query, where, params)
         # CROSS JOIN keeps the index as the outer loop: FTS5 hands its rowids over newest first, and the scan
         # stops once the limit is reached.
@@ -224,7 +255,7 @@ class PostingsIndex(TextIndex):
                    f"WHERE {cond}) d WHERE p.term = d.term AND p.vseq = d.vseq", params)
             tx.run(f"DELETE FROM search_docs WHERE {cond}", params)
 
-    def _statement(self, tx: Tx, query: TextQuery, params: list[object]) -> tuple[str, list[str]] | None:
+    def _matching(self, tx: Tx, query: TextQuery, params: list[object]) -> str | None:
         wanted = _hashes(query.all_of)
         counts = _count(tx, wanted, _PROBES[0])
         if any(counts.get(h, 0) == 0 for h in wanted):
@@ -245,9 +276,14 @@ class PostingsIndex(TextIndex):
             where.append("NOT EXISTS (SELECT 1 FROM search_postings q WHERE q.term = ANY(?::bigint[]) "
                          "AND q.vseq = p.vseq)")
             params.append(_hashes(query.none_of))
+        return f"SELECT p.vseq FROM search_postings p{probes} WHERE {' AND '.join(where)} ORDER BY p.vseq DESC"
+
+    def _statement(self, tx: Tx, query: TextQuery, params: list[object]) -> tuple[str, list[str]] | None:
+        matching = self._matching(tx, query, params)
+        if matching is None:
+            return None
         statement = (
-            f"SELECT v.id, v.version, v.type, v.contributor, s.vseq FROM (SELECT p.vseq FROM search_postings p{probes} "
-            f"WHERE {' AND '.join(where)} ORDER BY p.vseq DESC OFFSET 0) s "
+            f"SELECT v.id, v.version, v.type, v.contributor, s.vseq FROM ({matching} OFFSET 0) s "
             "CROSS JOIN LATERAL (SELECT v.id, v.version, v.type, v.contributor, v.level, v.seq FROM versions v "
             "WHERE v.seq = s.vseq AND {contributors} LIMIT 1) v "
             "CROSS JOIN LATERAL (SELECT 1 FROM memberships m WHERE m.vseq = v.seq AND m.is_last = 1 "

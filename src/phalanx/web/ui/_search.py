@@ -8,7 +8,8 @@ first (``Correlation.of_value``). Its words are searched in names, descriptions,
 store's text index, with the filters: ``type``, ``label``, ``organization`` (a contributor, by name), ``since`` and
 ``until`` (dates, ``YYYY-MM-DD``, both days included). The search itself is ``Search.search`` in the service
 layer; this handler only reads the parameters and renders what it found. ``before`` continues a listing
-(the ``next`` link).
+(the ``next`` link). A search examines only the newest ``scan`` matches in the index, whoever may read them: when
+that bound stopped it (``bounded``), the page says so and ``next`` searches further back.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def search_routes(site: Site) -> list[Route]:
         asked = {name: request.query_params.get(name, "")[:_MAX_Q] for name in
                  ("q", "type", "label", "organization", "since", "until")}
         return {"query": asked, "searched": any(asked.values()), "error": None, "value": None, "carrying": [],
-                "rows": [], "terms": [], "more": False, "next": None,
+                "rows": [], "terms": [], "more": False, "next": None, "bounded": False, "scan": node.search.scan,
                 "choices": {"type": list(_TYPES), "organization": sorted(organizations.values(), key=str.lower)},
                 "max_terms": MAX_QUERY_TERMS}
 
@@ -131,6 +132,8 @@ def search_routes(site: Site) -> list[Route]:
             "rows": object_rows(node, actor, found.items, names),
             "terms": list(found.terms),
             "more": found.more,
+            "bounded": found.bounded,
+            "scan": found.scan,
             "next": None if found.next is None else "/search?" + urlencode(
                 [(k, v) for k, v in view["query"].items() if v] + [("before", str(found.next)),
                                                                   ("limit", str(limit))]),
@@ -138,7 +141,7 @@ def search_routes(site: Site) -> list[Route]:
 
     def run(request: Request, visit: Visit) -> tuple[dict[str, Any], int]:
         actor = visit.signed_in
-        organizations = {o.id: o.name for o in node.admin.organizations()}
+        organizations = {o.id: o.name for o in node.admin.organizations(by=actor)}
         view = form_view(request, organizations)
         try:
             build(request, actor, view, organizations)
