@@ -143,20 +143,21 @@ class Correlation:
         return self._reader.visibilities(actor)
 
     def visible(self, actor: Actor, ids: Sequence[str], readable: Mapping[str, Visibility]) -> dict[str, Seen]:
-        """The latest version of each id ``actor`` may see (as ``Reader.page`` serves it); the others are left out."""
-        found: dict[str, Seen] = {}
+        """The newest version of each id ``actor`` may see, in any collection (as ``Reader.page`` serves it; a
+        newer version it may not see is passed over, as TAXII passes it over); the others are left out."""
+        newest: dict[str, StoredVersion] = {}
         wanted = list(dict.fromkeys(ids))
         for collection in readable:
-            missing = [i for i in wanted if i not in found]
-            for start in range(0, len(missing), _CHUNK):
-                query: Query | None = Query(collection=collection, ids=tuple(missing[start : start + _CHUNK]),
-                                            versions=(VersionFilter.LAST,), limit=_CHUNK)
-                while query is not None:  # one page, unless the node's page_size_max is smaller
+            for start in range(0, len(wanted), _CHUNK):
+                query: Query | None = Query(collection=collection, ids=tuple(wanted[start : start + _CHUNK]),
+                                            versions=(VersionFilter.ALL,), limit=_CHUNK)
+                while query is not None:
                     page = self._reader.page(actor, query)
                     for item in page.items:
-                        found.setdefault(item.id, Seen(item, orjson.loads(item.canonical)))
+                        if item.id not in newest or item.version > newest[item.id].version:
+                            newest[item.id] = item
                     query = replace(query, cursor=page.next_cursor) if page.more else None
-        return found
+        return {oid: Seen(item, orjson.loads(item.canonical)) for oid, item in newest.items()}
 
     def seen(self, actor: Actor, object_id: str, readable: Mapping[str, Visibility]) -> Seen:
         found = self.visible(actor, [object_id.strip().lower()], readable).get(object_id.strip().lower())

@@ -205,11 +205,14 @@ class Provenance:
         return make_bundle(orjson.loads(item.canonical), entry, index, proof.path,
                            self._ledger.cosigned(checkpoint), key)
 
-    def verified(self, actor: Actor, reader: Reader, collection: str, object_id: str) -> Verified:
-        """What the proof bundle of the latest version ``actor`` reads in ``collection`` proves, checked the way
-        a member's own verifier checks it (``verify_bundle``) against this log's keys and known witnesses; raises
-        the error named by the cause (not logged yet, a copy with parts removed, a proof that fails)."""
-        return verify_bundle(self.bundle(actor, reader, collection, object_id), self._ledger.trust())
+    def verified(self, actor: Actor, reader: Reader, collection: str, object_id: str, *,
+                 version: int | None = None) -> Verified:
+        """What the proof bundle of a version ``actor`` reads in ``collection`` (the latest by default) proves,
+        checked the way a member's own verifier checks it (``verify_bundle``) against this log's keys and known
+        witnesses; raises the error named by the cause (not logged yet, a copy with parts removed, a proof that
+        fails)."""
+        return verify_bundle(self.bundle(actor, reader, collection, object_id, version=version),
+                             self._ledger.trust())
 
     def _logged(self, object_id: str, version: int) -> list[tuple[int, dict[str, Any]]]:
         return [(i, e) for i, e, _ in self._ledger.find(object_id)

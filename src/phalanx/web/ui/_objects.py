@@ -78,7 +78,7 @@ def object_routes(site: Site) -> list[Route]:
 
     def build(actor: Actor, object_id: str) -> dict[str, Any]:
         readable, _ = node.correlation.readable(actor)
-        found = node.correlation.visible(actor, [object_id], readable).get(object_id)
+        found = node.correlation.visible(actor, [object_id], readable).get(object_id)  # the newest it may see
         if found is None:
             raise NotFound(f"no object {object_id} that you may read",
                            hint="It may not exist, or it is not shared with your organization.")
@@ -109,7 +109,7 @@ def object_routes(site: Site) -> list[Route]:
         view["sightings_short"] = sightings_view(node.sightings.tallies(actor, [item.id]).get(item.id))
         view["related"] = _related(actor, item.id, data, readable, names)
         view["correlation"] = _correlation(actor, item.id)
-        view["provenance"] = _provenance(actor, item.collection, item.id)
+        view["provenance"] = _provenance(actor, item.collection, item.id, item.version)
         return view
 
     def _creator(actor: Actor, ref: object, readable: Any, names: Names) -> str | None:
@@ -153,11 +153,11 @@ def object_routes(site: Site) -> list[Route]:
                         "search": "/search?q=" + quote(value.observable.value, safe="")})
         return out
 
-    def _provenance(actor: Actor, collection: str | None, object_id: str) -> dict[str, Any]:
+    def _provenance(actor: Actor, collection: str | None, object_id: str, version: int) -> dict[str, Any]:
         if collection is None:
             return {"status": "unknown", "detail": "read across the store"}
         try:
-            proved = node.provenance.verified(actor, node.reader, collection, object_id)
+            proved = node.provenance.verified(actor, node.reader, collection, object_id, version=version)
         except Error as exc:
             return {"status": "unproved", "detail": exc.message, "hint": exc.hint}
         names = Names(node)
@@ -192,9 +192,10 @@ def object_routes(site: Site) -> list[Route]:
         def work() -> dict[str, Any]:
             readable, _ = node.correlation.readable(actor)
             found = node.correlation.visible(actor, [object_id], readable).get(object_id)
-            if found is None or found.version.collection is None:
+            collection = None if found is None else found.version.collection
+            if found is None or collection is None:
                 raise NotFound(f"no object {object_id} that you may read")
-            return node.provenance.bundle(actor, node.reader, found.version.collection, object_id)
+            return node.provenance.bundle(actor, node.reader, collection, object_id, version=found.version.version)
 
         bundle = await run_in_threadpool(work)
         response = Response(dumps(bundle), media_type="application/json", headers={
