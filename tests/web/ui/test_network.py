@@ -5,7 +5,6 @@ log. What a member sees there, and what only node administrators see."""
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from phalanx.web import create_app
 from phalanx.web.ui._format import when
 from phalanx.web.ui._network import duration
 from tests.federation.sites import Site, open_site
+from tests.federation.test_link import eventually
 from tests.support import INDICATOR, bundle
 
 from .conftest import Browser
@@ -42,14 +42,6 @@ WITNESS = "a-witness"
 
 def indicator(i: int, **extra: object) -> dict[str, object]:
     return dict(INDICATOR, id=f"indicator--{i:08x}-2222-4b0c-8b5e-0c1f9a55d6aa", **extra)
-
-
-def eventually(check: Callable[[], bool], *, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("not within the time allowed")
-        time.sleep(0.05)
 
 
 @dataclass
