@@ -9,7 +9,7 @@ predicts what each write does and what each actor may see; then every read path 
 TAXII collections, collection, objects (every version filter, paged), object, versions, manifest and status;
 the JSON API's objects; the export (the service call behind ``phalanx export --key``, and the command
 itself for one actor of each world); and the dashboard's feed, search and object pages (one actor of one world
-in five). Any disagreement fails the test with the world that shows it.
+in ten). Any disagreement fails the test with the world that shows it.
 
 The worlds run on SQLite (the embedded default) — ``PHALANX_LEAK_WORLDS`` of them, 1,000 unless set — and a
 smaller number on PostgreSQL and in memory, each world in a fresh database.
@@ -576,8 +576,8 @@ def _world(kind: str, folder: Path, data: st.DataObject, with_cli: bool) -> None
     with _node(kind, folder) as (node, home):
         builder = Builder(node, data.draw)
         keyed = [w for w in builder.actors if w.key is not None]
-        # the dashboard for one actor of one world in five (its pages cost more than the API's reads)
-        dashboard = data.draw(st.sampled_from(keyed)) if keyed and data.draw(st.integers(0, 4)) == 0 else None
+        # the dashboard for one actor of one world in ten (its pages cost more than the API's reads)
+        dashboard = data.draw(st.sampled_from(keyed)) if keyed and data.draw(st.integers(0, 9)) == 0 else None
         asyncio.run(_live(node, builder, dashboard))
         if with_cli and home is not None and keyed:
             who = data.draw(st.sampled_from(keyed))
