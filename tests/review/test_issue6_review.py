@@ -217,8 +217,8 @@ def answered_quickly(output: str, seconds: float = 2.0) -> bool:
     "the detector's lock (holding the GIL too): every member's POST /api/v1/match waits"))
 def test_a_catastrophic_matches_regex_stalls_every_members_match() -> None:
     records = "[Record(1, KINDS['url'], 'http://' + 'a' * 40 + '!', '')]"
-    output = another_members_match_while("[url:value MATCHES '(a+)+$']", records)
-    assert answered_quickly(output), output or "no answer within 30 s"
+    output = another_members_match_while("[url:value MATCHES '(a+)+$']", records, budget=10.0)  # 2 s would pass
+    assert answered_quickly(output), output or "no answer within 10 s"
 
 
 def test_a_like_pattern_with_many_wildcards_does_not_stall_matching() -> None:

@@ -192,6 +192,7 @@ def test_a_slow_subscriber_is_told_it_fell_behind_and_resumes_without_loss(world
     with served(world.node) as base:
         reader = key(world, world.globex.id)
         stream = Stream(base, reader)
+        stream.take(1, event="live")  # subscribed: what is shared next comes live (else it would start after it)
         share(world, *(indicator(i) for i in range(20)))  # 20 at once: more than the buffer holds
         messages = []
         while not messages or messages[-1].event != "lagged":
