@@ -32,7 +32,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reproduce_failure, settings
 from hypothesis import strategies as st
 
 from phalanx.cli import cli
@@ -612,6 +612,18 @@ def test_no_world_leaks_in_memory(tmp_path_factory: pytest.TempPathFactory, data
 @given(st.data())
 def test_no_world_leaks_on_postgres(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     _world("postgres", tmp_path_factory.getbasetemp(), data, with_cli=False)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "a world found on 2026-11-29 (on the code before the dashboard too): a peer node's POST of two versions of "
+    "an indicator gets 'conflict' for one where the oracle predicts 'restricted' (the oracle or the store's "
+    "write plan is wrong about which rule comes first); not yet investigated"))
+@settings(max_examples=1, **_SETTINGS)
+@given(st.data())
+@reproduce_failure("6.170.17", b"AXicRUyBDQAgCEK9jP+fCrDVVARhEmx6yihQg7s/nfCSdI2OlT2JKBRjYTN28/TpZl8KHNd7DBo=")
+def test_a_known_world_where_a_peer_write_is_predicted_wrongly(tmp_path_factory: pytest.TempPathFactory,
+                                                                data: st.DataObject) -> None:
+    _world("sqlite", tmp_path_factory.getbasetemp(), data, with_cli=data.draw(st.integers(0, 9)) == 0)
 
 
 def test_the_oracle_is_not_vacuous() -> None:
