@@ -65,10 +65,13 @@ class FeedPage:
     newest: int | None
     """The ``date_added`` of the newest row read (a later ``after`` continues from it), None when none was."""
     scanned: int
-    exhausted: bool
-    """Whether every row matching the store-side filters was read (False: ``scan`` stopped the reading)."""
     older: int | None = None
     """Where the reading stopped (pass it as ``before`` to look further back); None when nothing is older."""
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether every row matching the store-side filters was read (False: ``scan`` stopped the reading)."""
+        return self.older is None
 
 
 class Overview:
@@ -108,7 +111,7 @@ class Overview:
             if len(items) >= limit:
                 older = item.date_added
                 break
-        return FeedPage(items, newest, scanned, older is None, older)
+        return FeedPage(items, newest, scanned, older)
 
     def _newest(self, actor: Actor, access: CollectionAccess, types: tuple[str, ...], after: int | None,
                 before: int | None, batch: int, *, grow: bool = False) -> Iterator[StoredVersion]:
